@@ -1,0 +1,46 @@
+//! `servesim`: simulate an LLM-serving cluster on a laptop.
+//!
+//! This binary is a thin layer over the servesim crates: it parses arguments, calls the
+//! libraries, and prints results. Every failure ends in one `error: …` line on stderr and a
+//! non-zero exit code.
+
+mod error;
+mod trace_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+
+/// Simulate an LLM-serving cluster: replay traces through routers, engines and planners.
+#[derive(Debug, Parser)]
+#[command(name = "servesim", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect and generate workload traces.
+    #[command(subcommand)]
+    Trace(trace_cmd::TraceCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Trace(command) => trace_cmd::run(command),
+    }
+}

@@ -1,0 +1,256 @@
+//! Trace file formats and the streaming line reader they share.
+//!
+//! | format | file | what a row is |
+//! |---|---|---|
+//! | [`TraceFormat::Mooncake`] | JSONL | one request; rows sharing `session_id` are turns of a conversation |
+//! | [`TraceFormat::MooncakeDelta`] | JSONL | as Mooncake, but a later turn carries only its new input; the prompt accumulates |
+//! | [`TraceFormat::AgenticMooncake`] | JSONL | one node of a request DAG (`request_id`, `wait_for`) |
+//! | [`TraceFormat::Azure`] | CSV | `TIMESTAMP,ContextTokens,GeneratedTokens`; no prefix information |
+//!
+//! Files are read line by line; memory holds only the compact [`Workload`].
+
+mod agentic;
+mod azure;
+pub(crate) mod json_row;
+mod mooncake;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::str::FromStr;
+
+use crate::error::{LineError, TraceError};
+use crate::workload::Workload;
+
+/// The trace formats servesim reads.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub enum TraceFormat {
+    /// Mooncake JSONL, the format of the reference (`python -m dynamo.replay`).
+    #[default]
+    Mooncake,
+    /// Mooncake JSONL whose follow-up turns carry only the new input.
+    MooncakeDelta,
+    /// Agentic Mooncake JSONL: a DAG of requests joined by `wait_for`.
+    AgenticMooncake,
+    /// The Azure LLM inference trace CSV (2023 and 2024 releases).
+    Azure,
+}
+
+impl TraceFormat {
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [TraceFormat; 4] = [
+        TraceFormat::Mooncake,
+        TraceFormat::MooncakeDelta,
+        TraceFormat::AgenticMooncake,
+        TraceFormat::Azure,
+    ];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceFormat::Mooncake => "mooncake",
+            TraceFormat::MooncakeDelta => "mooncake-delta",
+            TraceFormat::AgenticMooncake => "agentic_mooncake",
+            TraceFormat::Azure => "azure",
+        }
+    }
+
+    /// The format to use for `path` when none is given: `azure` for `.csv`, else `mooncake`.
+    pub fn detect(path: &Path) -> TraceFormat {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("csv") => TraceFormat::Azure,
+            _ => TraceFormat::Mooncake,
+        }
+    }
+}
+
+impl fmt::Display for TraceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for TraceFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let normalized = s.replace('_', "-");
+        TraceFormat::ALL
+            .into_iter()
+            .find(|f| f.name().replace('_', "-") == normalized)
+            .ok_or_else(|| {
+                let names: Vec<_> = TraceFormat::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "unknown trace format `{s}` (expected one of: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// How to read a trace file.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// The file format.
+    pub format: TraceFormat,
+    /// Tokens per trace `hash_id` (`--trace-block-size`, default 512).
+    pub trace_block_size: u32,
+    /// Skip invalid lines (counting them) instead of failing on the first one.
+    pub skip_invalid: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            format: TraceFormat::Mooncake,
+            trace_block_size: 512,
+            skip_invalid: false,
+        }
+    }
+}
+
+/// Lines dropped under [`ReadOptions::skip_invalid`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SkippedLines {
+    /// How many lines were skipped.
+    pub count: u64,
+    /// The first few errors, for the warning message.
+    pub first: Vec<LineError>,
+}
+
+impl SkippedLines {
+    /// How many skipped-line errors are kept for display.
+    pub const KEPT: usize = 5;
+
+    fn record(&mut self, error: LineError) {
+        self.count += 1;
+        if self.first.len() < Self::KEPT {
+            self.first.push(error);
+        }
+    }
+}
+
+/// A trace read into memory.
+#[derive(Clone, Debug)]
+pub struct LoadedTrace {
+    /// The requests.
+    pub workload: Workload,
+    /// Lines skipped because they were invalid (only with `skip_invalid`).
+    pub skipped: SkippedLines,
+}
+
+/// Reads a trace file.
+///
+/// ```no_run
+/// use servesim_trace::{read_trace, ReadOptions};
+/// let trace = read_trace("trace.jsonl".as_ref(), &ReadOptions::default())?;
+/// println!("{} requests", trace.workload.len());
+/// # Ok::<(), servesim_trace::TraceError>(())
+/// ```
+pub fn read_trace(path: &Path, options: &ReadOptions) -> Result<LoadedTrace, TraceError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|source| TraceError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    parse_trace(BufReader::with_capacity(1 << 16, file), &name, options)
+}
+
+/// Parses a trace from any buffered reader; `name` appears in error messages.
+pub fn parse_trace(
+    reader: impl BufRead,
+    name: &str,
+    options: &ReadOptions,
+) -> Result<LoadedTrace, TraceError> {
+    if options.trace_block_size == 0 {
+        return Err(TraceError::Spec("trace block size must be ≥ 1".to_owned()));
+    }
+    let mut lines = LineReader::new(reader, name, options.skip_invalid);
+    let workload = match options.format {
+        TraceFormat::Mooncake => mooncake::read(&mut lines, options.trace_block_size, false)?,
+        TraceFormat::MooncakeDelta => mooncake::read(&mut lines, options.trace_block_size, true)?,
+        TraceFormat::AgenticMooncake => agentic::read(&mut lines, options.trace_block_size)?,
+        TraceFormat::Azure => azure::read(&mut lines, options.trace_block_size)?,
+    };
+    if workload.is_empty() {
+        let message = if lines.skipped.count > 0 {
+            format!(
+                "no valid request ({} invalid lines skipped)",
+                lines.skipped.count
+            )
+        } else {
+            "trace is empty: no request found".to_owned()
+        };
+        return Err(TraceError::File {
+            path: name.to_owned(),
+            message,
+        });
+    }
+    Ok(LoadedTrace {
+        workload,
+        skipped: lines.skipped,
+    })
+}
+
+/// Reads non-blank lines with their 1-based numbers and applies the skip-invalid policy.
+struct LineReader<'n, R> {
+    reader: R,
+    name: &'n str,
+    skip_invalid: bool,
+    skipped: SkippedLines,
+    line_no: u64,
+    buf: Vec<u8>,
+}
+
+impl<'n, R: BufRead> LineReader<'n, R> {
+    fn new(reader: R, name: &'n str, skip_invalid: bool) -> Self {
+        LineReader {
+            reader,
+            name,
+            skip_invalid,
+            skipped: SkippedLines::default(),
+            line_no: 0,
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Calls `handle(line_no, text)` for every non-blank line. A handler error fails the read,
+    /// or is counted and skipped under `skip_invalid`.
+    fn for_each(
+        &mut self,
+        mut handle: impl FnMut(u64, &str) -> Result<(), LineError>,
+    ) -> Result<(), TraceError> {
+        loop {
+            self.buf.clear();
+            let read = self
+                .reader
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|source| TraceError::Io {
+                    path: self.name.to_owned(),
+                    source,
+                })?;
+            if read == 0 {
+                return Ok(());
+            }
+            self.line_no += 1;
+            let result = match std::str::from_utf8(&self.buf) {
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => handle(self.line_no, text.trim_end_matches(['\n', '\r'])),
+                Err(_) => Err(LineError::line(self.line_no, "line is not valid UTF-8")),
+            };
+            if let Err(error) = result {
+                self.reject(error)?;
+            }
+        }
+    }
+
+    /// Applies the skip-invalid policy to one error found after reading.
+    fn reject(&mut self, error: LineError) -> Result<(), TraceError> {
+        if self.skip_invalid {
+            self.skipped.record(error);
+            Ok(())
+        } else {
+            Err(TraceError::at_line(self.name, error))
+        }
+    }
+}
