@@ -1,0 +1,491 @@
+//! Engine arguments: the reference's `--extra-engine-args` JSON keys, defaults and rules.
+//!
+//! [`EngineArgs`] is what users write (every key optional, unknown keys rejected);
+//! [`EngineArgs::resolve`] validates it into an [`EngineConfig`] with every default applied.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use servesim_perf::{InterpolatedModel, MixedCost, PerfModel, PolynomialModel};
+
+use crate::error::EngineError;
+
+/// Which scheduler family the engine simulates.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineType {
+    /// vLLM V1-style scheduling (the default).
+    #[default]
+    Vllm,
+    /// SGLang-style scheduling.
+    Sglang,
+}
+
+/// The role of a worker in the serving topology.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerType {
+    /// Prefills and decodes (aggregated serving; the default).
+    #[default]
+    Aggregated,
+    /// Prefill only: a request ends when its prompt is in KV (disaggregated serving).
+    Prefill,
+    /// Decode only: requests arrive with their prompt's KV transferred; no prefill is charged.
+    Decode,
+}
+
+/// Which running request vLLM preempts when KV blocks run out.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PreemptionMode {
+    /// The most recently admitted (vLLM's default).
+    #[default]
+    Lifo,
+    /// The earliest admitted.
+    Fifo,
+}
+
+/// Which timing model prices forward passes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PerfModelKind {
+    /// The reference's polynomial formulas.
+    Polynomial,
+    /// A measured profile table (`planner_profile_data`).
+    Interpolated,
+    /// The per-GPU analytical op model (`aic_*` keys).
+    Analytical,
+    /// AIConfigurator's measured database (`aic_*` keys).
+    AicDb,
+}
+
+/// Engine arguments as given in JSON (`--extra-engine-args`), with the reference's keys.
+///
+/// Keys that only matter to a live deployment (`bootstrap_port`, ZMQ ports, …) are accepted
+/// and ignored so that reference configurations load unchanged; unknown keys are an error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineArgs {
+    /// `vllm` (default) or `sglang`.
+    pub engine_type: EngineType,
+    /// KV capacity in blocks (default 16384).
+    pub num_gpu_blocks: u64,
+    /// Tokens per KV block; 0 means the engine's default (64 for vLLM).
+    pub block_size: u32,
+    /// Most sequences running at once (default 256; `null` = limited only by the token budget).
+    pub max_num_seqs: Option<u32>,
+    /// Token budget of one pass (default 8192; `null` = unlimited).
+    pub max_num_batched_tokens: Option<u32>,
+    /// Reuse cached KV blocks across requests with equal prefixes (default true).
+    pub enable_prefix_caching: bool,
+    /// Split long prompts across passes (default true).
+    pub enable_chunked_prefill: bool,
+    /// `lifo` (default) or `fifo`.
+    pub preemption_mode: PreemptionMode,
+    /// Divides every pass time (≤ 0 means 1).
+    pub speedup_ratio: f64,
+    /// Further divides decode time (≤ 0 means 1), e.g. for speculative decoding.
+    pub decode_speedup_ratio: f64,
+    /// Data-parallel ranks per worker; only 1 is supported.
+    pub dp_size: u32,
+    /// Seconds a worker added by a scaler needs before it serves.
+    pub startup_time: Option<f64>,
+    /// `aggregated` (default), `prefill` or `decode`.
+    pub worker_type: WorkerType,
+    /// Legacy spelling of `worker_type: prefill`.
+    pub is_prefill: Option<bool>,
+    /// Legacy spelling of `worker_type: decode`.
+    pub is_decode: Option<bool>,
+    /// Profile table (JSON or CSV) for the interpolated timing model.
+    pub planner_profile_data: Option<PathBuf>,
+    /// Timing model; default: `interpolated` if a profile is given, else `polynomial`.
+    pub perf_model: Option<PerfModelKind>,
+    /// How a pass that prefills and decodes is priced: `additive` (default) or `fused`.
+    pub mixed_pass_cost: MixedCost,
+    /// AIConfigurator backend (`vllm`, `sglang`, `trtllm`).
+    pub aic_backend: Option<String>,
+    /// GPU system name, e.g. `h200_sxm`.
+    pub aic_system: Option<String>,
+    /// Backend version for AIConfigurator data.
+    pub aic_backend_version: Option<String>,
+    /// Model (Hugging Face id or `config.json` path).
+    pub aic_model_path: Option<String>,
+    /// Tensor-parallel size.
+    pub aic_tp_size: Option<u32>,
+    /// MoE tensor-parallel size.
+    pub aic_moe_tp_size: Option<u32>,
+    /// MoE expert-parallel size.
+    pub aic_moe_ep_size: Option<u32>,
+    /// Attention data-parallel size.
+    pub aic_attention_dp_size: Option<u32>,
+    /// KV bytes per token, for disaggregated KV transfer.
+    pub kv_bytes_per_token: Option<u64>,
+    /// KV transfer link bandwidth in GB/s.
+    pub kv_transfer_bandwidth: Option<f64>,
+    /// Reasoning-token shaping of the reference; has no effect on timing (accepted for
+    /// compatibility).
+    pub reasoning: Option<serde_json::Value>,
+    /// Per-engine override of the router queue policy (`fcfs`, `lcfs`, `wspt`).
+    pub router_queue_policy: Option<String>,
+    /// SGLang scheduler options.
+    pub sglang: Option<serde_json::Value>,
+    /// Live-deployment key; ignored.
+    pub enable_local_indexer: Option<bool>,
+    /// Live-deployment key; ignored.
+    pub bootstrap_port: Option<u16>,
+    /// Live-deployment key; ignored.
+    pub zmq_kv_events_port: Option<u16>,
+    /// Live-deployment key; ignored.
+    pub zmq_replay_port: Option<u16>,
+    /// Accepted and ignored, as in the reference.
+    pub has_perf_model: Option<bool>,
+}
+
+impl Default for EngineArgs {
+    fn default() -> Self {
+        EngineArgs {
+            engine_type: EngineType::Vllm,
+            num_gpu_blocks: 16_384,
+            block_size: 0,
+            max_num_seqs: Some(256),
+            max_num_batched_tokens: Some(8192),
+            enable_prefix_caching: true,
+            enable_chunked_prefill: true,
+            preemption_mode: PreemptionMode::Lifo,
+            speedup_ratio: 1.0,
+            decode_speedup_ratio: 1.0,
+            dp_size: 1,
+            startup_time: None,
+            worker_type: WorkerType::Aggregated,
+            is_prefill: None,
+            is_decode: None,
+            planner_profile_data: None,
+            perf_model: None,
+            mixed_pass_cost: MixedCost::Additive,
+            aic_backend: None,
+            aic_system: None,
+            aic_backend_version: None,
+            aic_model_path: None,
+            aic_tp_size: None,
+            aic_moe_tp_size: None,
+            aic_moe_ep_size: None,
+            aic_attention_dp_size: None,
+            kv_bytes_per_token: None,
+            kv_transfer_bandwidth: None,
+            reasoning: None,
+            router_queue_policy: None,
+            sglang: None,
+            enable_local_indexer: None,
+            bootstrap_port: None,
+            zmq_kv_events_port: None,
+            zmq_replay_port: None,
+            has_perf_model: None,
+        }
+    }
+}
+
+/// A validated engine configuration with every default applied.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Tokens per KV block.
+    pub block_size: u32,
+    /// KV capacity in blocks.
+    pub num_gpu_blocks: u64,
+    /// Most sequences running at once (never more than the token budget).
+    pub max_num_seqs: u32,
+    /// Token budget per pass (`u32::MAX` when unlimited).
+    pub max_num_batched_tokens: u32,
+    /// Prefix caching on/off.
+    pub enable_prefix_caching: bool,
+    /// Chunked prefill on/off.
+    pub enable_chunked_prefill: bool,
+    /// Preemption victim policy.
+    pub preemption_mode: PreemptionMode,
+    /// The worker's role.
+    pub worker_type: WorkerType,
+    /// Pass pricing.
+    pub timing: crate::timing::PassTiming,
+    /// Warm-up time of a worker added by a scaler.
+    pub startup_time: servesim_trace::SimTime,
+    /// KV bytes per token, when known.
+    pub kv_bytes_per_token: Option<u64>,
+    /// KV transfer bandwidth in GB/s, when given.
+    pub kv_transfer_bandwidth_gbps: Option<f64>,
+}
+
+fn config_error(key: &'static str, message: impl Into<String>) -> EngineError {
+    EngineError::Config {
+        key,
+        message: message.into(),
+    }
+}
+
+impl EngineArgs {
+    /// Parses engine arguments from a JSON object; unknown keys are an error naming the key.
+    ///
+    /// ```
+    /// use servesim_engine::EngineArgs;
+    /// let args = EngineArgs::from_json(r#"{"num_gpu_blocks": 4096, "block_size": 32}"#)?;
+    /// assert_eq!(args.num_gpu_blocks, 4096);
+    /// assert!(EngineArgs::from_json(r#"{"num_gpu_block": 1}"#).is_err());
+    /// # Ok::<(), servesim_engine::EngineError>(())
+    /// ```
+    pub fn from_json(text: &str) -> Result<Self, EngineError> {
+        serde_json::from_str(text).map_err(|e| EngineError::Json(e.to_string()))
+    }
+
+    /// The worker type after applying the legacy `is_prefill`/`is_decode` flags.
+    pub fn effective_worker_type(&self) -> Result<WorkerType, EngineError> {
+        match (self.is_prefill == Some(true), self.is_decode == Some(true)) {
+            (true, true) => Err(config_error(
+                "is_prefill",
+                "a worker cannot be both prefill and decode",
+            )),
+            (true, false) if self.worker_type == WorkerType::Decode => Err(config_error(
+                "is_prefill",
+                "contradicts `worker_type: decode`",
+            )),
+            (false, true) if self.worker_type == WorkerType::Prefill => Err(config_error(
+                "is_decode",
+                "contradicts `worker_type: prefill`",
+            )),
+            (true, false) => Ok(WorkerType::Prefill),
+            (false, true) => Ok(WorkerType::Decode),
+            (false, false) => Ok(self.worker_type),
+        }
+    }
+
+    /// The effective block size (0 → the engine's default).
+    pub fn effective_block_size(&self) -> u32 {
+        match (self.block_size, self.engine_type) {
+            (0, EngineType::Vllm) => 64,
+            (0, EngineType::Sglang) => 1,
+            (b, _) => b,
+        }
+    }
+
+    /// Builds the timing model these arguments select.
+    pub fn perf_model(&self) -> Result<Arc<dyn PerfModel>, EngineError> {
+        let has_aic = self.aic_system.is_some()
+            || self.aic_model_path.is_some()
+            || self.aic_backend.is_some();
+        let kind = match self.perf_model {
+            Some(kind) => kind,
+            None if self.planner_profile_data.is_some() => PerfModelKind::Interpolated,
+            None if has_aic => PerfModelKind::Analytical,
+            None => PerfModelKind::Polynomial,
+        };
+        match kind {
+            PerfModelKind::Polynomial => Ok(Arc::new(PolynomialModel)),
+            PerfModelKind::Interpolated => {
+                let path = self.planner_profile_data.as_ref().ok_or_else(|| {
+                    config_error(
+                        "planner_profile_data",
+                        "is required by `perf_model: interpolated` (a JSON or CSV profile table)",
+                    )
+                })?;
+                Ok(Arc::new(InterpolatedModel::load(path).map_err(|e| {
+                    config_error("planner_profile_data", e.to_string())
+                })?))
+            }
+            PerfModelKind::Analytical | PerfModelKind::AicDb => Err(config_error(
+                if has_aic { "aic_system" } else { "perf_model" },
+                "per-GPU timing (analytical / aic-db) is not available in this build yet; use `polynomial` or an `interpolated` profile",
+            )),
+        }
+    }
+
+    /// Validates the arguments and applies defaults.
+    pub fn resolve(&self) -> Result<EngineConfig, EngineError> {
+        if self.engine_type == EngineType::Sglang || self.sglang.is_some() {
+            return Err(config_error(
+                "engine_type",
+                "the SGLang-style scheduler is not available in this build yet; use `vllm`",
+            ));
+        }
+        if self.dp_size != 1 {
+            return Err(config_error(
+                "dp_size",
+                format!("only 1 is supported, got {}", self.dp_size),
+            ));
+        }
+        if self.num_gpu_blocks == 0 {
+            return Err(config_error("num_gpu_blocks", "must be ≥ 1"));
+        }
+        let block_size = self.effective_block_size();
+        let budget = match self.max_num_batched_tokens {
+            Some(0) => {
+                return Err(config_error(
+                    "max_num_batched_tokens",
+                    "must be ≥ 1 (or null for unlimited)",
+                ));
+            }
+            Some(n) => n,
+            None => u32::MAX,
+        };
+        let max_num_seqs = match self.max_num_seqs {
+            Some(0) => {
+                return Err(config_error(
+                    "max_num_seqs",
+                    "must be ≥ 1 (or null for unlimited)",
+                ));
+            }
+            Some(n) if n > budget => {
+                return Err(config_error(
+                    "max_num_seqs",
+                    format!(
+                        "{n} exceeds max_num_batched_tokens {budget}: a pass cannot hold more sequences than tokens (vLLM rejects this too)"
+                    ),
+                ));
+            }
+            Some(n) => n,
+            None => budget,
+        };
+        for (key, value) in [
+            ("speedup_ratio", self.speedup_ratio),
+            ("decode_speedup_ratio", self.decode_speedup_ratio),
+        ] {
+            if !value.is_finite() {
+                return Err(config_error(
+                    key,
+                    format!("must be a finite number, got {value}"),
+                ));
+            }
+        }
+        let startup_time = match self.startup_time {
+            None => servesim_trace::SimTime::ZERO,
+            Some(s) => servesim_trace::SimTime::from_secs_f64(s).ok_or_else(|| {
+                config_error(
+                    "startup_time",
+                    format!("must be finite seconds ≥ 0, got {s}"),
+                )
+            })?,
+        };
+        if let Some(bw) = self.kv_transfer_bandwidth
+            && !(bw.is_finite() && bw > 0.0)
+        {
+            return Err(config_error(
+                "kv_transfer_bandwidth",
+                format!("must be > 0 GB/s, got {bw}"),
+            ));
+        }
+        if let Some(policy) = &self.router_queue_policy
+            && !matches!(policy.as_str(), "fcfs" | "lcfs" | "wspt")
+        {
+            return Err(config_error(
+                "router_queue_policy",
+                format!("must be fcfs, lcfs or wspt, got `{policy}`"),
+            ));
+        }
+        let timing = crate::timing::PassTiming::new(
+            self.perf_model()?,
+            self.speedup_ratio,
+            self.decode_speedup_ratio,
+            self.mixed_pass_cost,
+        );
+        Ok(EngineConfig {
+            block_size,
+            num_gpu_blocks: self.num_gpu_blocks,
+            max_num_seqs,
+            max_num_batched_tokens: budget,
+            enable_prefix_caching: self.enable_prefix_caching,
+            enable_chunked_prefill: self.enable_chunked_prefill,
+            preemption_mode: self.preemption_mode,
+            worker_type: self.effective_worker_type()?,
+            timing,
+            startup_time,
+            kv_bytes_per_token: self.kv_bytes_per_token,
+            kv_transfer_bandwidth_gbps: self.kv_transfer_bandwidth,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_reference() {
+        let config = EngineArgs::default().resolve().unwrap();
+        assert_eq!(config.block_size, 64);
+        assert_eq!(config.num_gpu_blocks, 16_384);
+        assert_eq!(config.max_num_seqs, 256);
+        assert_eq!(config.max_num_batched_tokens, 8192);
+        assert!(config.enable_prefix_caching && config.enable_chunked_prefill);
+        assert_eq!(config.preemption_mode, PreemptionMode::Lifo);
+        assert_eq!(config.worker_type, WorkerType::Aggregated);
+        assert_eq!(config.timing.model_name(), "polynomial");
+    }
+
+    #[test]
+    fn nulls_mean_unlimited() {
+        let args =
+            EngineArgs::from_json(r#"{"max_num_seqs": null, "max_num_batched_tokens": null}"#)
+                .unwrap();
+        let config = args.resolve().unwrap();
+        assert_eq!(config.max_num_batched_tokens, u32::MAX);
+        assert_eq!(config.max_num_seqs, u32::MAX);
+        let args =
+            EngineArgs::from_json(r#"{"max_num_seqs": null, "max_num_batched_tokens": 512}"#)
+                .unwrap();
+        assert_eq!(args.resolve().unwrap().max_num_seqs, 512);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let err = EngineArgs::from_json(r#"{"num_gpu_block": 5}"#).unwrap_err();
+        assert!(
+            err.to_string().starts_with("unknown field `num_gpu_block`"),
+            "{err}"
+        );
+        let cases = [
+            (
+                r#"{"dp_size": 2}"#,
+                "field `dp_size`: only 1 is supported, got 2",
+            ),
+            (
+                r#"{"num_gpu_blocks": 0}"#,
+                "field `num_gpu_blocks`: must be ≥ 1",
+            ),
+            (
+                r#"{"max_num_seqs": 512, "max_num_batched_tokens": 256}"#,
+                "field `max_num_seqs`: 512 exceeds",
+            ),
+            (
+                r#"{"is_prefill": true, "is_decode": true}"#,
+                "field `is_prefill`: a worker cannot be both",
+            ),
+            (
+                r#"{"startup_time": -1}"#,
+                "field `startup_time`: must be finite seconds",
+            ),
+            (
+                r#"{"perf_model": "interpolated"}"#,
+                "field `planner_profile_data`: is required",
+            ),
+            (
+                r#"{"engine_type": "sglang"}"#,
+                "field `engine_type`: the SGLang-style scheduler",
+            ),
+            (
+                r#"{"router_queue_policy": "random"}"#,
+                "field `router_queue_policy`: must be fcfs",
+            ),
+        ];
+        for (json, expected) in cases {
+            let err = EngineArgs::from_json(json)
+                .and_then(|a| a.resolve())
+                .unwrap_err();
+            assert!(err.to_string().starts_with(expected), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn legacy_worker_flags() {
+        let args = EngineArgs::from_json(r#"{"is_prefill": true}"#).unwrap();
+        assert_eq!(args.effective_worker_type().unwrap(), WorkerType::Prefill);
+        let args = EngineArgs::from_json(r#"{"worker_type": "decode"}"#).unwrap();
+        assert_eq!(args.resolve().unwrap().worker_type, WorkerType::Decode);
+    }
+}

@@ -1,0 +1,100 @@
+//! The seam between an engine core and whatever drives it.
+
+use servesim_trace::SimTime;
+
+use crate::config::EngineConfig;
+use crate::error::EngineError;
+use crate::fpm::ForwardPassMetrics;
+use crate::kv::KvUsage;
+use crate::output::PassOutput;
+use crate::request::EngineRequest;
+use crate::vllm::VllmScheduler;
+
+/// An engine core: scheduler + KV cache + timing, driven pass by pass by a harness.
+///
+/// Contract:
+/// * the engine never reads a clock: the caller passes `now`, which never decreases;
+/// * [`step`](Scheduler::step) runs exactly one pass starting at `now` and returns its end
+///   (`≥ now`); its effects ([`PassOutput`]) are stamped with that end and the engine's state
+///   is already advanced to it — the caller must not call again before the end;
+/// * [`run_until`](Scheduler::run_until) may chain several passes but stops at the first
+///   pass end `≥ horizon` and whenever something other components must see happens
+///   (completion, preemption, KV eviction when events are recorded); its result equals
+///   calling `step` at each pass end;
+/// * every accepted request eventually produces exactly one terminal signal (`Completed` or,
+///   on prefill workers, `PrefillDone`).
+pub trait Scheduler: std::fmt::Debug + Send {
+    /// Accepts a request into the waiting queue, or explains why it can never be served.
+    fn enqueue(&mut self, request: EngineRequest) -> Result<(), EngineError>;
+    /// Whether any request is inside the engine.
+    fn has_work(&self) -> bool;
+    /// Runs one pass; `None` if nothing could be scheduled.
+    fn step(&mut self, now: SimTime, out: &mut PassOutput) -> Option<SimTime>;
+    /// Runs passes back to back up to `horizon` (see the trait contract).
+    fn run_until(
+        &mut self,
+        now: SimTime,
+        horizon: SimTime,
+        out: &mut PassOutput,
+    ) -> Option<SimTime>;
+    /// Requests inside the engine.
+    fn in_flight(&self) -> usize;
+    /// Running requests.
+    fn running(&self) -> usize;
+    /// Waiting requests.
+    fn waiting(&self) -> usize;
+    /// KV block counts.
+    fn kv_usage(&self) -> KvUsage;
+    /// Starts or stops recording KV events into [`PassOutput::kv_events`].
+    fn record_kv_events(&mut self, on: bool);
+    /// Metrics of the last pass.
+    fn last_metrics(&self) -> &ForwardPassMetrics;
+    /// The configuration.
+    fn config(&self) -> &EngineConfig;
+}
+
+impl Scheduler for VllmScheduler {
+    fn enqueue(&mut self, request: EngineRequest) -> Result<(), EngineError> {
+        VllmScheduler::enqueue(self, request)
+    }
+    fn has_work(&self) -> bool {
+        VllmScheduler::has_work(self)
+    }
+    fn step(&mut self, now: SimTime, out: &mut PassOutput) -> Option<SimTime> {
+        VllmScheduler::step(self, now, out)
+    }
+    fn run_until(
+        &mut self,
+        now: SimTime,
+        horizon: SimTime,
+        out: &mut PassOutput,
+    ) -> Option<SimTime> {
+        VllmScheduler::run_until(self, now, horizon, out)
+    }
+    fn in_flight(&self) -> usize {
+        VllmScheduler::in_flight(self)
+    }
+    fn running(&self) -> usize {
+        VllmScheduler::running(self)
+    }
+    fn waiting(&self) -> usize {
+        VllmScheduler::waiting(self)
+    }
+    fn kv_usage(&self) -> KvUsage {
+        VllmScheduler::kv_usage(self)
+    }
+    fn record_kv_events(&mut self, on: bool) {
+        VllmScheduler::record_kv_events(self, on);
+    }
+    fn last_metrics(&self) -> &ForwardPassMetrics {
+        VllmScheduler::last_metrics(self)
+    }
+    fn config(&self) -> &EngineConfig {
+        VllmScheduler::config(self)
+    }
+}
+
+/// Builds the engine core a configuration asks for.
+pub fn new_engine(config: EngineConfig) -> Box<dyn Scheduler> {
+    Box::new(VllmScheduler::new(config))
+}
