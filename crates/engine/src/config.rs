@@ -214,6 +214,38 @@ pub struct EngineConfig {
     pub kv_transfer_bandwidth_gbps: Option<f64>,
 }
 
+impl EngineConfig {
+    /// The effective configuration as JSON, for reports (`null` means unlimited).
+    pub fn to_json(&self) -> serde_json::Value {
+        let limit = |n: u32| {
+            if n == u32::MAX {
+                serde_json::Value::Null
+            } else {
+                n.into()
+            }
+        };
+        let mut value = serde_json::json!({
+            "block_size": self.block_size,
+            "num_gpu_blocks": self.num_gpu_blocks,
+            "max_num_seqs": limit(self.max_num_seqs),
+            "max_num_batched_tokens": limit(self.max_num_batched_tokens),
+            "enable_prefix_caching": self.enable_prefix_caching,
+            "enable_chunked_prefill": self.enable_chunked_prefill,
+            "preemption_mode": self.preemption_mode,
+            "worker_type": self.worker_type,
+            "startup_time_s": self.startup_time.as_secs_f64(),
+            "kv_bytes_per_token": self.kv_bytes_per_token,
+            "kv_transfer_bandwidth": self.kv_transfer_bandwidth_gbps,
+        });
+        if let (Some(map), serde_json::Value::Object(timing)) =
+            (value.as_object_mut(), self.timing.describe())
+        {
+            map.extend(timing);
+        }
+        value
+    }
+}
+
 fn config_error(key: &'static str, message: impl Into<String>) -> EngineError {
     EngineError::Config {
         key,

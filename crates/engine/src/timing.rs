@@ -45,6 +45,16 @@ impl PassTiming {
         &self.model
     }
 
+    /// The effective settings, for reports.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "perf_model": self.model.name(),
+            "speedup_ratio": self.speedup,
+            "decode_speedup_ratio": self.decode_speedup,
+            "mixed_pass_cost": self.mixed,
+        })
+    }
+
     /// Milliseconds of a pass, after speed-ups.
     pub fn pass_ms(&self, pass: &PassShape<'_>) -> f64 {
         let has_prefill = !pass.prefill.is_empty();

@@ -5,6 +5,8 @@
 //! non-zero exit code.
 
 mod error;
+mod run_cmd;
+mod timestamp;
 mod trace_cmd;
 
 use std::process::ExitCode;
@@ -23,9 +25,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Replay a trace (or a synthetic load) through a simulated cluster and report metrics.
+    Run(Box<run_cmd::RunArgs>),
     /// Inspect and generate workload traces.
     #[command(subcommand)]
-    Trace(trace_cmd::TraceCommand),
+    Trace(Box<trace_cmd::TraceCommand>),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Trace(command) => trace_cmd::run(command),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Trace(command) => trace_cmd::run(*command),
     }
 }

@@ -212,8 +212,12 @@ impl WorkloadBuilder {
         Ok(id)
     }
 
-    /// The finished workload.
-    pub fn finish(self) -> Workload {
+    /// The finished workload (arenas trimmed to size).
+    pub fn finish(mut self) -> Workload {
+        let w = &mut self.workload;
+        w.nodes.shrink_to_fit();
+        w.deps.shrink_to_fit();
+        w.hash_ids.shrink_to_fit();
         self.workload
     }
 }

@@ -1,0 +1,404 @@
+//! `servesim run`: replay a trace or a synthetic load through a simulated cluster.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value, json};
+use servesim_engine::EngineArgs;
+use servesim_replay::report::{render_table, report_json};
+use servesim_replay::{AdmissionMode, Observer, ReplayConfig, RequestRecord, RouterMode, replay};
+use servesim_trace::synth::{ArrivalProcess, DelayDist, LengthDist, PrefixSharing, SyntheticSpec};
+use servesim_trace::{SimTime, TraceFormat, Workload};
+
+use crate::error::CliError;
+use crate::timestamp::utc_stamp;
+use crate::trace_cmd::TraceInputArgs;
+
+/// `servesim run` flags (the reference's `python -m dynamo.replay` flags, plus a few).
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Trace file to replay (omit for a synthetic load).
+    trace: Option<PathBuf>,
+    #[command(flatten)]
+    input: TraceInputArgs,
+    /// Number of aggregated workers.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    num_workers: u32,
+    /// Routing policy: round_robin or kv_router.
+    #[arg(long, default_value = "round_robin", value_name = "MODE")]
+    router_mode: RouterMode,
+    /// Divide trace timestamps and inter-turn delays by this factor.
+    #[arg(long, default_value_t = 1.0, value_name = "RATIO")]
+    arrival_speedup_ratio: f64,
+    /// Closed-loop replay with this many requests in flight (timestamps ignored).
+    #[arg(long, value_name = "N")]
+    replay_concurrency: Option<u32>,
+    /// Engine arguments: a JSON object, or @FILE holding one.
+    #[arg(long, value_name = "JSON|@FILE")]
+    extra_engine_args: Option<String>,
+    /// Where to write the JSON report (a directory gets a timestamped file inside)
+    /// [default: ./servesim_report_<UTC time>.json].
+    #[arg(long, value_name = "PATH")]
+    report_json: Option<PathBuf>,
+    /// Also write one JSON line per completed request to this file.
+    #[arg(long, value_name = "PATH")]
+    requests_jsonl: Option<PathBuf>,
+    /// Synthetic load: prompt tokens per request.
+    #[arg(long, value_name = "N")]
+    input_tokens: Option<u32>,
+    /// Synthetic load: output tokens per request.
+    #[arg(long, value_name = "N")]
+    output_tokens: Option<u32>,
+    /// Synthetic load: number of sessions (requests when single-turn).
+    #[arg(long, value_name = "N")]
+    request_count: Option<u32>,
+    /// Synthetic load: milliseconds between session starts (0 = all at once).
+    #[arg(long, default_value_t = 1.0, value_name = "MS")]
+    arrival_interval_ms: f64,
+    /// Synthetic load: turns per session (each extends the previous context).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    turns_per_session: u32,
+    /// Synthetic load: share of each first prompt taken from a shared prefix group, in [0, 1].
+    #[arg(long, default_value_t = 0.0, value_name = "RATIO")]
+    shared_prefix_ratio: f64,
+    /// Synthetic load: number of shared prefix groups (0 with a ratio > 0: one group).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    num_prefix_groups: u32,
+    /// Synthetic load: delay after a turn completes before the next one, in ms.
+    #[arg(long, default_value_t = 0.0, value_name = "MS")]
+    inter_turn_delay_ms: f64,
+    /// Seed of every random choice (synthetic load, router sampling).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// No progress bar and no table; errors still go to stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl RunArgs {
+    fn synthetic_flags_given(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        let flags: [(&str, bool); 8] = [
+            ("--input-tokens", self.input_tokens.is_some()),
+            ("--output-tokens", self.output_tokens.is_some()),
+            ("--request-count", self.request_count.is_some()),
+            ("--arrival-interval-ms", self.arrival_interval_ms != 1.0),
+            ("--turns-per-session", self.turns_per_session != 1),
+            ("--shared-prefix-ratio", self.shared_prefix_ratio != 0.0),
+            ("--num-prefix-groups", self.num_prefix_groups != 0),
+            ("--inter-turn-delay-ms", self.inter_turn_delay_ms != 0.0),
+        ];
+        for (flag, set) in flags {
+            if set {
+                given.push(flag);
+            }
+        }
+        given
+    }
+
+    fn validate(&self) -> Result<(), CliError> {
+        let usage = |m: String| Err(CliError::Usage(m));
+        if !(self.arrival_speedup_ratio.is_finite() && self.arrival_speedup_ratio > 0.0) {
+            return usage(format!(
+                "--arrival-speedup-ratio must be finite and > 0, got {}",
+                self.arrival_speedup_ratio
+            ));
+        }
+        if self.replay_concurrency == Some(0) {
+            return usage("--replay-concurrency must be ≥ 1".to_owned());
+        }
+        let synthetic = self.synthetic_flags_given();
+        match &self.trace {
+            Some(_) if !synthetic.is_empty() => usage(format!(
+                "a trace file and synthetic flags ({}) are mutually exclusive",
+                synthetic.join(", ")
+            )),
+            Some(_) => Ok(()),
+            None => {
+                let missing: Vec<&str> = [
+                    ("--input-tokens", self.input_tokens),
+                    ("--output-tokens", self.output_tokens),
+                    ("--request-count", self.request_count),
+                ]
+                .iter()
+                .filter(|(_, v)| v.is_none())
+                .map(|(f, _)| *f)
+                .collect();
+                if !missing.is_empty() {
+                    return usage(format!(
+                        "give a trace file, or a synthetic load with --input-tokens, --output-tokens and --request-count (missing: {})",
+                        missing.join(", ")
+                    ));
+                }
+                if !(self.arrival_interval_ms.is_finite() && self.arrival_interval_ms >= 0.0) {
+                    return usage(format!(
+                        "--arrival-interval-ms must be ≥ 0, got {}",
+                        self.arrival_interval_ms
+                    ));
+                }
+                if !(0.0..=1.0).contains(&self.shared_prefix_ratio) {
+                    return usage(format!(
+                        "--shared-prefix-ratio must be in [0, 1], got {}",
+                        self.shared_prefix_ratio
+                    ));
+                }
+                if !(self.inter_turn_delay_ms.is_finite() && self.inter_turn_delay_ms >= 0.0) {
+                    return usage(format!(
+                        "--inter-turn-delay-ms must be ≥ 0, got {}",
+                        self.inter_turn_delay_ms
+                    ));
+                }
+                if self.turns_per_session == 0 || self.request_count == Some(0) {
+                    return usage("--request-count and --turns-per-session must be ≥ 1".to_owned());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The workload to replay, and a description of it for the report.
+    fn workload(&self, block_size: u32) -> Result<(Workload, Value), CliError> {
+        let mut workload;
+        let description;
+        if let Some(path) = &self.trace {
+            let loaded = self.input.load(path)?;
+            workload = loaded.workload;
+            let format = self
+                .input
+                .trace_format
+                .unwrap_or_else(|| TraceFormat::detect(path));
+            description = json!({
+                "trace": path.display().to_string(),
+                "trace_format": format.name(),
+                "trace_block_size": self.input.trace_block_size,
+                "skipped_lines": loaded.skipped.count,
+            });
+        } else {
+            let (input, output, count) = (
+                self.input_tokens.unwrap_or_default(),
+                self.output_tokens.unwrap_or_default(),
+                self.request_count.unwrap_or_default(),
+            );
+            let spec = SyntheticSpec {
+                sessions: count,
+                turns_per_session: self.turns_per_session,
+                input: LengthDist::Fixed(input),
+                followup_input: None,
+                output: LengthDist::Fixed(output),
+                arrival: if self.arrival_interval_ms == 0.0 {
+                    ArrivalProcess::Burst
+                } else {
+                    ArrivalProcess::Interval(self.arrival_interval_ms)
+                },
+                sharing: PrefixSharing {
+                    ratio: self.shared_prefix_ratio,
+                    groups: self.num_prefix_groups,
+                },
+                inter_turn_delay: if self.inter_turn_delay_ms > 0.0 {
+                    DelayDist::Constant(self.inter_turn_delay_ms)
+                } else {
+                    DelayDist::None
+                },
+                accumulate: true,
+                block_size,
+                seed: self.seed,
+            };
+            workload = spec.generate()?;
+            description = json!({
+                "synthetic": {
+                    "input_tokens": input,
+                    "output_tokens": output,
+                    "request_count": count,
+                    "arrival_interval_ms": self.arrival_interval_ms,
+                    "turns_per_session": self.turns_per_session,
+                    "shared_prefix_ratio": self.shared_prefix_ratio,
+                    "num_prefix_groups": self.num_prefix_groups,
+                    "inter_turn_delay_ms": self.inter_turn_delay_ms,
+                }
+            });
+        }
+        workload.normalize_start();
+        workload.speed_up(self.arrival_speedup_ratio)?;
+        Ok((workload, description))
+    }
+}
+
+/// Parses `--extra-engine-args`-style values: inline JSON or `@file`.
+pub(crate) fn engine_args(flag: &str, value: Option<&str>) -> Result<EngineArgs, CliError> {
+    let Some(value) = value else {
+        return Ok(EngineArgs::default());
+    };
+    let (text, source) = match value.strip_prefix('@') {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Usage(format!("{flag}: cannot read {path}: {e}")))?;
+            (text, format!("{flag} ({path})"))
+        }
+        None => (value.to_owned(), flag.to_owned()),
+    };
+    EngineArgs::from_json(&text).map_err(|e| CliError::Usage(format!("{source}: {e}")))
+}
+
+/// Progress bar and per-request JSONL while the replay runs.
+struct RunObserver {
+    bar: Option<ProgressBar>,
+    jsonl: Option<(String, BufWriter<File>)>,
+    jsonl_error: Option<CliError>,
+}
+
+impl Observer for RunObserver {
+    fn progress(&mut self, now: SimTime, completed: usize, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+            bar.set_position(completed as u64);
+            bar.set_message(format!("t={:.1}s", now.as_secs_f64()));
+        }
+    }
+
+    fn request_done(&mut self, record: &RequestRecord) {
+        let Some((path, out)) = &mut self.jsonl else {
+            return;
+        };
+        let ms = |t: Option<SimTime>| t.map(SimTime::as_millis_f64);
+        let line = json!({
+            "id": record.id,
+            "worker": record.worker,
+            "arrival_ms": record.arrival.as_millis_f64(),
+            "first_token_ms": ms(record.first_token),
+            "second_token_ms": ms(record.second_token),
+            "completed_ms": ms(record.completed),
+            "ttft_ms": record.first_token.map(|t| t.as_millis_f64() - record.arrival.as_millis_f64()),
+            "e2e_latency_ms": record.completed.map(|t| t.as_millis_f64() - record.arrival.as_millis_f64()),
+            "input_tokens": record.input_tokens,
+            "output_tokens": record.output_tokens,
+            "reused_tokens": record.reused_tokens,
+            "preemptions": record.preemptions,
+        });
+        let result = serde_json::to_writer(&mut *out, &line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"));
+        if let Err(source) = result
+            && self.jsonl_error.is_none()
+        {
+            self.jsonl_error = Some(CliError::Output {
+                path: path.clone(),
+                source,
+            });
+        }
+    }
+}
+
+/// Where the report goes: the given file, a timestamped file in the given directory, or a
+/// timestamped file in the working directory.
+fn report_path(given: Option<&Path>) -> PathBuf {
+    let name = format!("servesim_report_{}.json", utc_stamp());
+    match given {
+        Some(path) if path.is_dir() => path.join(name),
+        Some(path) => path.to_path_buf(),
+        None => PathBuf::from(name),
+    }
+}
+
+pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
+    args.validate()?;
+    let engine_args = engine_args("--extra-engine-args", args.extra_engine_args.as_deref())?;
+    let engine = engine_args
+        .resolve()
+        .map_err(|e| CliError::Usage(format!("--extra-engine-args: {e}")))?;
+    let (workload, workload_description) = args.workload(engine.block_size)?;
+    let admission = match args.replay_concurrency {
+        Some(n) => AdmissionMode::Concurrency(n),
+        None => AdmissionMode::Trace,
+    };
+    let config = ReplayConfig {
+        num_workers: args.num_workers,
+        engine: engine.clone(),
+        router_mode: args.router_mode,
+        admission,
+        seed: args.seed,
+    };
+    let jsonl = match &args.requests_jsonl {
+        Some(path) => {
+            let name = path.display().to_string();
+            let file = File::create(path).map_err(|source| CliError::Output {
+                path: name.clone(),
+                source,
+            })?;
+            Some((name, BufWriter::new(file)))
+        }
+        None => None,
+    };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(workload.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} requests {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut observer = RunObserver {
+        bar,
+        jsonl,
+        jsonl_error: None,
+    };
+    let started = Instant::now();
+    let outcome =
+        replay(&workload, &config, &mut observer).map_err(|e| match (&args.trace, e) {
+            (Some(path), servesim_replay::ReplayError::Workload { line, message }) => {
+                CliError::Usage(format!("{}:{line}: {message}", path.display()))
+            }
+            (Some(path), servesim_replay::ReplayError::Unservable { line, source }) => {
+                CliError::Usage(format!("{}:{line}: {source}", path.display()))
+            }
+            (_, e) => CliError::Replay(e),
+        })?;
+    let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Some(bar) = &observer.bar {
+        bar.finish_and_clear();
+    }
+    if let Some(error) = observer.jsonl_error.take() {
+        return Err(error);
+    }
+    if let Some((name, mut out)) = observer.jsonl.take() {
+        out.flush()
+            .map_err(|source| CliError::Output { path: name, source })?;
+    }
+    let mut servesim = Map::new();
+    servesim.insert("seed".into(), args.seed.into());
+    servesim.insert(
+        "config".into(),
+        json!({
+            "num_workers": args.num_workers,
+            "router_mode": args.router_mode.name(),
+            "admission": match admission { AdmissionMode::Trace => "trace", AdmissionMode::Concurrency(_) => "concurrency" },
+            "replay_concurrency": args.replay_concurrency,
+            "arrival_speedup_ratio": args.arrival_speedup_ratio,
+            "workload": workload_description,
+            "engine": engine.to_json(),
+        }),
+    );
+    let report = report_json(&outcome, wall_time_ms, servesim);
+    let path = report_path(args.report_json.as_deref());
+    let name = path.display().to_string();
+    let io = |source| CliError::Output {
+        path: name.clone(),
+        source,
+    };
+    let mut file = BufWriter::new(File::create(&path).map_err(io)?);
+    serde_json::to_writer_pretty(&mut file, &report).map_err(|e| io(e.into()))?;
+    file.write_all(b"\n").map_err(io)?;
+    file.flush().map_err(io)?;
+    if !args.quiet {
+        print!(
+            "{}",
+            render_table(&outcome.metrics, wall_time_ms, Some(&name))
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! Report metrics: the reference's definitions, computed exactly.
+//!
+//! Time origin 0 is the first arrival. Per request: TTFT = first token − arrival; TTST =
+//! second − first token; TPOT = (last − first) / (output tokens − 1); E2E = last token −
+//! arrival. ITL pools every inter-token gap of every request (including zero gaps). The
+//! per-user output throughput is `1000 / gap` pooled per gap (the reference's definition),
+//! and — clearly named `_aiperf` — `(output tokens − 1) / (last − first)` per request, as
+//! AIPerf defines it. Statistics: mean, min, max, median, p75, p90, p95, p99 (nearest rank,
+//! `round((n − 1)·p/100)`) and the population standard deviation.
+
+use serde::Serialize;
+use servesim_trace::SimTime;
+use servesim_trace::stats::nearest_rank_index;
+
+use crate::collector::Collector;
+
+/// Summary statistics of one metric (all zero for an empty sample).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Distribution {
+    /// Number of values.
+    pub count: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Median (nearest rank).
+    pub median: f64,
+    /// 75th percentile.
+    pub p75: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Population standard deviation.
+    pub std: f64,
+}
+
+/// The statistic names, in the order the reference lists them.
+pub const STATS: [&str; 9] = [
+    "mean", "min", "max", "median", "p75", "p90", "p95", "p99", "std",
+];
+
+impl Distribution {
+    /// Statistics of `values` (sorted in place).
+    pub fn of(values: &mut [f64]) -> Distribution {
+        values.sort_by(f64::total_cmp);
+        Self::of_histogram(values.iter().map(|&v| (v, 1)))
+    }
+
+    /// Statistics of a sample given as `(value, count)` pairs in ascending value order.
+    pub fn of_histogram(pairs: impl Iterator<Item = (f64, u64)> + Clone) -> Distribution {
+        let (mut n, mut sum, mut sum_sq) = (0u64, 0f64, 0f64);
+        for (v, c) in pairs.clone() {
+            n += c;
+            sum += v * c as f64;
+            sum_sq += v * v * c as f64;
+        }
+        if n == 0 {
+            return Distribution::default();
+        }
+        let at = |p: f64| {
+            let k = nearest_rank_index(n as usize, p) as u64;
+            let mut seen = 0;
+            for (v, c) in pairs.clone() {
+                seen += c;
+                if seen > k {
+                    return v;
+                }
+            }
+            0.0
+        };
+        let mean = sum / n as f64;
+        Distribution {
+            count: n,
+            mean,
+            min: at(0.0),
+            max: at(100.0),
+            median: at(50.0),
+            p75: at(75.0),
+            p90: at(90.0),
+            p95: at(95.0),
+            p99: at(99.0),
+            std: (sum_sq / n as f64 - mean * mean).max(0.0).sqrt(),
+        }
+    }
+
+    /// The statistic called `name` (one of [`STATS`]).
+    pub fn get(&self, name: &str) -> f64 {
+        match name {
+            "mean" => self.mean,
+            "min" => self.min,
+            "max" => self.max,
+            "median" => self.median,
+            "p75" => self.p75,
+            "p90" => self.p90,
+            "p95" => self.p95,
+            "p99" => self.p99,
+            "std" => self.std,
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// Every metric of a replay.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Requests in the workload.
+    pub num_requests: u64,
+    /// Requests that produced at least one token.
+    pub completed_requests: u64,
+    /// Sum of prompt lengths of all requests.
+    pub total_input_tokens: u64,
+    /// Sum of requested output lengths of all requests.
+    pub total_output_tokens: u64,
+    /// Time of the last token, in ms.
+    pub duration_ms: f64,
+    /// Share of prompt tokens served from the prefix cache.
+    pub prefix_cache_reused_ratio: f64,
+    /// Time to first token (ms).
+    pub ttft: Distribution,
+    /// Time to second token (ms).
+    pub ttst: Distribution,
+    /// Time per output token (ms).
+    pub tpot: Distribution,
+    /// Inter-token latency, pooled over all gaps (ms).
+    pub itl: Distribution,
+    /// End-to-end latency (ms).
+    pub e2e_latency: Distribution,
+    /// Output tokens per second per user, pooled per gap (reference definition).
+    pub output_token_throughput_per_user: Distribution,
+    /// Output tokens per second per user, per request (AIPerf definition).
+    pub output_token_throughput_per_user_aiperf: Distribution,
+}
+
+impl Metrics {
+    /// Computes all metrics from a finished collector.
+    pub fn from_collector(collector: &Collector) -> Metrics {
+        let records = collector.records();
+        // Differences in integer microseconds first, then milliseconds: no float noise.
+        let span = |from: SimTime, to: SimTime| to.saturating_sub(from).as_millis_f64();
+        let (mut ttft, mut ttst, mut tpot, mut e2e, mut aiperf) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        let (mut completed, mut input, mut output, mut reused, mut duration) =
+            (0u64, 0u64, 0u64, 0u64, 0f64);
+        for r in records {
+            input += u64::from(r.input_tokens);
+            output += u64::from(r.output_tokens);
+            reused += u64::from(r.reused_tokens.min(r.input_tokens));
+            let Some(first) = r.first_token else { continue };
+            completed += 1;
+            ttft.push(span(r.arrival, first));
+            if let Some(second) = r.second_token {
+                ttst.push(span(first, second));
+            }
+            if let Some(last) = r.completed {
+                duration = duration.max(last.as_millis_f64());
+                e2e.push(span(r.arrival, last));
+                if r.output_tokens > 1 {
+                    let decode = span(first, last);
+                    tpot.push(decode / f64::from(r.output_tokens - 1));
+                    if decode > 0.0 {
+                        aiperf.push(f64::from(r.output_tokens - 1) / (decode / 1000.0));
+                    }
+                }
+            }
+        }
+        let gaps = collector.gaps();
+        let itl = Distribution::of_histogram(gaps.iter().map(|(g, c)| (g.as_millis_f64(), *c)));
+        // 1000/gap reverses the order: walk the gaps from the largest.
+        let per_user = Distribution::of_histogram(
+            gaps.iter()
+                .rev()
+                .filter(|(g, _)| g.as_micros() > 0)
+                .map(|(g, c)| (1000.0 / g.as_millis_f64(), *c)),
+        );
+        Metrics {
+            num_requests: records.len() as u64,
+            completed_requests: completed,
+            total_input_tokens: input,
+            total_output_tokens: output,
+            duration_ms: duration,
+            prefix_cache_reused_ratio: if input == 0 {
+                0.0
+            } else {
+                reused as f64 / input as f64
+            },
+            ttft: Distribution::of(&mut ttft),
+            ttst: Distribution::of(&mut ttst),
+            tpot: Distribution::of(&mut tpot),
+            itl,
+            e2e_latency: Distribution::of(&mut e2e),
+            output_token_throughput_per_user: per_user,
+            output_token_throughput_per_user_aiperf: Distribution::of(&mut aiperf),
+        }
+    }
+
+    /// Seconds of simulated time the throughputs are divided by.
+    fn duration_s(&self) -> f64 {
+        self.duration_ms / 1000.0
+    }
+
+    fn rate(&self, count: u64) -> f64 {
+        if self.duration_ms > 0.0 {
+            count as f64 / self.duration_s()
+        } else {
+            0.0
+        }
+    }
+
+    /// Completed requests per second.
+    pub fn request_throughput_rps(&self) -> f64 {
+        self.rate(self.completed_requests)
+    }
+
+    /// Input tokens per second.
+    pub fn input_throughput_tok_s(&self) -> f64 {
+        self.rate(self.total_input_tokens)
+    }
+
+    /// Output tokens per second.
+    pub fn output_throughput_tok_s(&self) -> f64 {
+        self.rate(self.total_output_tokens)
+    }
+
+    /// The report keys of the reference (`num_requests`, `mean_ttft_ms`, …) with their values;
+    /// `wall_time_ms` is added by the caller.
+    pub fn reference_keys(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        map.insert("num_requests".into(), self.num_requests.into());
+        map.insert("completed_requests".into(), self.completed_requests.into());
+        map.insert("total_input_tokens".into(), self.total_input_tokens.into());
+        map.insert(
+            "total_output_tokens".into(),
+            self.total_output_tokens.into(),
+        );
+        let mut put = |key: String, value: f64| {
+            let number = serde_json::Number::from_f64(value)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number);
+            map.insert(key, number);
+        };
+        put("duration_ms".into(), self.duration_ms);
+        put(
+            "request_throughput_rps".into(),
+            self.request_throughput_rps(),
+        );
+        put(
+            "input_throughput_tok_s".into(),
+            self.input_throughput_tok_s(),
+        );
+        put(
+            "output_throughput_tok_s".into(),
+            self.output_throughput_tok_s(),
+        );
+        put(
+            "total_throughput_tok_s".into(),
+            self.rate(self.total_input_tokens + self.total_output_tokens),
+        );
+        put(
+            "prefix_cache_reused_ratio".into(),
+            self.prefix_cache_reused_ratio,
+        );
+        let families = [
+            ("ttft", "_ms", &self.ttft),
+            ("ttst", "_ms", &self.ttst),
+            ("tpot", "_ms", &self.tpot),
+            ("itl", "_ms", &self.itl),
+            ("e2e_latency", "_ms", &self.e2e_latency),
+            (
+                "output_token_throughput_per_user",
+                "",
+                &self.output_token_throughput_per_user,
+            ),
+            (
+                "output_token_throughput_per_user_aiperf",
+                "",
+                &self.output_token_throughput_per_user_aiperf,
+            ),
+        ];
+        for (name, unit, dist) in families {
+            for stat in STATS {
+                put(format!("{stat}_{name}{unit}"), dist.get(stat));
+            }
+        }
+        map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_statistics() {
+        let mut v: Vec<f64> = (1..=101).map(f64::from).collect();
+        let d = Distribution::of(&mut v);
+        assert_eq!(
+            (d.min, d.max, d.median, d.p75, d.p90, d.p99),
+            (1.0, 101.0, 51.0, 76.0, 91.0, 100.0)
+        );
+        assert_eq!(d.mean, 51.0);
+        assert!((d.std - (10200.0f64 / 12.0).sqrt()).abs() < 1e-9);
+        assert_eq!(Distribution::of(&mut []), Distribution::default());
+    }
+
+    #[test]
+    fn histogram_equals_expanded_sample() {
+        let pairs = [(1.0, 3u64), (2.5, 1), (4.0, 6)];
+        let mut expanded: Vec<f64> = pairs
+            .iter()
+            .flat_map(|&(v, c)| std::iter::repeat_n(v, c as usize))
+            .collect();
+        assert_eq!(
+            Distribution::of_histogram(pairs.iter().copied()),
+            Distribution::of(&mut expanded)
+        );
+    }
+}

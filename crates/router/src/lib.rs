@@ -1,0 +1,98 @@
+//! Request routers for servesim.
+//!
+//! A [`Router`] picks the worker of a pool that serves each arriving request. It sees what a
+//! live router sees: the request (prompt length and block hashes), the workers' KV events,
+//! and the lifecycle edges of the requests it routed (first token, completion). Routers are
+//! pure and synchronous like engines: the caller passes `now`.
+//!
+//! * [`RoundRobin`] — cycles over the active workers in id order.
+
+mod round_robin;
+
+use std::fmt;
+
+use servesim_engine::{KvEvent, RequestId};
+use servesim_trace::{BlockHash, SimTime};
+
+pub use round_robin::RoundRobin;
+
+/// Stable identifier of a worker within its pool; never reused after removal.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorkerId(pub u32);
+
+impl fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "worker-{}", self.0)
+    }
+}
+
+/// What a router knows about a request when it routes it.
+#[derive(Copy, Clone, Debug)]
+pub struct RouteRequest<'a> {
+    /// The request.
+    pub id: RequestId,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Output tokens requested.
+    pub output_tokens: u32,
+    /// Chained hashes of the prompt's full blocks (engine block size).
+    pub block_hashes: &'a [BlockHash],
+}
+
+/// A routing decision.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Routed {
+    /// Send the request to this worker now.
+    To(WorkerId),
+    /// Every worker is busy: the router holds the request; it comes back from
+    /// [`Router::pop_dispatch`] when capacity frees up.
+    Queued,
+}
+
+/// Picks workers for requests.
+///
+/// Contract: [`route`](Router::route) only returns workers that were added and not removed;
+/// with no active worker it returns [`Routed::Queued`]; decisions are deterministic for a
+/// given seed and call sequence; a queued request is returned exactly once by
+/// [`pop_dispatch`](Router::pop_dispatch) once a worker is available.
+pub trait Router: fmt::Debug + Send {
+    /// A worker joins the pool (ready to serve).
+    fn add_worker(&mut self, worker: WorkerId, now: SimTime);
+    /// A worker stops receiving requests (it drains what it has).
+    fn remove_worker(&mut self, worker: WorkerId, now: SimTime);
+    /// Chooses a worker for `request`.
+    fn route(&mut self, request: &RouteRequest<'_>, now: SimTime) -> Routed;
+    /// KV events published by `worker` (only if [`wants_kv_events`](Router::wants_kv_events)).
+    fn on_kv_events(&mut self, worker: WorkerId, events: &[KvEvent], now: SimTime) {
+        let _ = (worker, events, now);
+    }
+    /// A routed request produced its first token (its prefill is done).
+    fn on_first_token(&mut self, request: RequestId, now: SimTime) {
+        let _ = (request, now);
+    }
+    /// A routed request left its worker.
+    fn on_finished(&mut self, request: RequestId, now: SimTime) {
+        let _ = (request, now);
+    }
+    /// A queued request that can now be dispatched, with its worker.
+    fn pop_dispatch(&mut self, now: SimTime) -> Option<(RequestId, WorkerId)> {
+        let _ = now;
+        None
+    }
+    /// Whether the router may ever hold requests back ([`Routed::Queued`] with workers
+    /// present). A harness uses this to know whether one worker's progress can change when
+    /// another worker receives work.
+    fn may_queue(&self) -> bool {
+        false
+    }
+    /// Whether the router consumes KV events (engines record them only if so).
+    fn wants_kv_events(&self) -> bool {
+        false
+    }
+    /// Requests held in the router's queue.
+    fn queued(&self) -> usize {
+        0
+    }
+    /// A short name for reports, e.g. `round_robin`.
+    fn name(&self) -> &'static str;
+}
