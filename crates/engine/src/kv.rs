@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use servesim_trace::BlockHash;
+use servesim_trace::{BlockHash, SimTime};
 
 /// A change of the set of registered blocks, as seen by a prefix-aware router.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -155,10 +155,10 @@ impl KvCache {
         self.events = on.then(Vec::new);
     }
 
-    /// Moves the recorded events to `out`.
-    pub fn drain_events(&mut self, out: &mut Vec<KvEvent>) {
+    /// Moves the recorded events to `out`, stamped with `at`.
+    pub fn drain_events(&mut self, at: SimTime, out: &mut Vec<(SimTime, KvEvent)>) {
         if let Some(events) = &mut self.events {
-            out.append(events);
+            out.extend(events.drain(..).map(|e| (at, e)));
         }
     }
 
@@ -443,8 +443,10 @@ mod tests {
         // LRU order is now 3, 2, 1: a new block evicts the deepest one.
         kv.acquire(None, &[h(9)]).unwrap();
         assert_eq!(kv.prefix_len(&[h(1), h(2), h(3)]), 2);
-        let mut events = Vec::new();
-        kv.drain_events(&mut events);
+        let mut stamped = Vec::new();
+        kv.drain_events(SimTime::from_micros(3), &mut stamped);
+        assert!(stamped.iter().all(|(t, _)| *t == SimTime::from_micros(3)));
+        let events: Vec<KvEvent> = stamped.into_iter().map(|(_, e)| e).collect();
         assert_eq!(events.len(), 5);
         assert_eq!(
             events[1],

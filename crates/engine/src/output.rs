@@ -62,8 +62,9 @@ pub struct PassOutput {
     pub signals: Vec<Signal>,
     /// Inter-token gaps, consecutive equal gaps merged.
     pub token_runs: Vec<TokenRun>,
-    /// KV events (only when recording is on).
-    pub kv_events: Vec<KvEvent>,
+    /// KV events (only when recording is on), each stamped with the start of the pass that
+    /// produced it — when a prefix-aware router should see it.
+    pub kv_events: Vec<(SimTime, KvEvent)>,
     /// Metrics of the last pass executed.
     pub fpm: ForwardPassMetrics,
     /// Passes executed by the call.

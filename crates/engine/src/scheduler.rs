@@ -1,6 +1,6 @@
 //! The seam between an engine core and whatever drives it.
 
-use servesim_trace::SimTime;
+use servesim_trace::{BlockHash, SimTime};
 
 use crate::config::EngineConfig;
 use crate::error::EngineError;
@@ -18,9 +18,9 @@ use crate::vllm::VllmScheduler;
 ///   (`≥ now`); its effects ([`PassOutput`]) are stamped with that end and the engine's state
 ///   is already advanced to it — the caller must not call again before the end;
 /// * [`run_until`](Scheduler::run_until) may chain several passes but stops at the first
-///   pass end `≥ horizon` and whenever something other components must see happens
-///   (completion, preemption, KV eviction when events are recorded); its result equals
-///   calling `step` at each pass end;
+///   pass end `≥ horizon` and whenever something other components must see at its own time
+///   happens (a first token, a completion, a preemption); KV events carry the start time
+///   of their pass; its result equals calling `step` at each pass end;
 /// * every accepted request eventually produces exactly one terminal signal (`Completed` or,
 ///   on prefill workers, `PrefillDone`).
 pub trait Scheduler: std::fmt::Debug + Send {
@@ -49,6 +49,9 @@ pub trait Scheduler: std::fmt::Debug + Send {
     fn record_kv_events(&mut self, on: bool);
     /// Metrics of the last pass.
     fn last_metrics(&self) -> &ForwardPassMetrics;
+    /// How many leading blocks of `hashes` the KV cache holds (active or cached); e.g. to
+    /// transfer only the blocks a decode worker lacks.
+    fn cached_prefix_blocks(&self, hashes: &[BlockHash]) -> usize;
     /// The configuration.
     fn config(&self) -> &EngineConfig;
 }
@@ -91,6 +94,9 @@ impl Scheduler for VllmScheduler {
     }
     fn config(&self) -> &EngineConfig {
         VllmScheduler::config(self)
+    }
+    fn cached_prefix_blocks(&self, hashes: &[BlockHash]) -> usize {
+        VllmScheduler::cached_prefix_blocks(self, hashes)
     }
 }
 

@@ -10,7 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value, json};
 use servesim_engine::EngineArgs;
 use servesim_replay::report::{render_table, report_json};
-use servesim_replay::{AdmissionMode, Observer, ReplayConfig, RequestRecord, RouterMode, replay};
+use servesim_replay::{
+    AdmissionMode, Observer, ReplayConfig, RequestRecord, RouterMode, Topology, TransferConfig,
+    replay,
+};
+use servesim_router::KvRouterConfig;
 use servesim_trace::synth::{ArrivalProcess, DelayDist, LengthDist, PrefixSharing, SyntheticSpec};
 use servesim_trace::{SimTime, TraceFormat, Workload};
 
@@ -28,6 +32,21 @@ pub(crate) struct RunArgs {
     /// Number of aggregated workers.
     #[arg(long, default_value_t = 1, value_name = "N")]
     num_workers: u32,
+    /// Disaggregated serving: number of prefill workers [default: 1].
+    #[arg(long, value_name = "N")]
+    num_prefill_workers: Option<u32>,
+    /// Disaggregated serving: number of decode workers [default: 1].
+    #[arg(long, value_name = "N")]
+    num_decode_workers: Option<u32>,
+    /// Disaggregated serving: prefill engine arguments (JSON or @FILE, `worker_type: prefill`).
+    #[arg(long, value_name = "JSON|@FILE")]
+    prefill_engine_args: Option<String>,
+    /// Disaggregated serving: decode engine arguments (JSON or @FILE, `worker_type: decode`).
+    #[arg(long, value_name = "JSON|@FILE")]
+    decode_engine_args: Option<String>,
+    /// KV-router settings as JSON or @FILE (the reference's KvRouterConfig keys).
+    #[arg(long, value_name = "JSON|@FILE")]
+    router_config: Option<String>,
     /// Routing policy: round_robin or kv_router.
     #[arg(long, default_value = "round_robin", value_name = "MODE")]
     router_mode: RouterMode,
@@ -227,20 +246,130 @@ impl RunArgs {
     }
 }
 
-/// Parses `--extra-engine-args`-style values: inline JSON or `@file`.
-pub(crate) fn engine_args(flag: &str, value: Option<&str>) -> Result<EngineArgs, CliError> {
-    let Some(value) = value else {
-        return Ok(EngineArgs::default());
-    };
-    let (text, source) = match value.strip_prefix('@') {
+/// Reads a `JSON|@FILE` flag value: the JSON text and a name for error messages.
+pub(crate) fn json_flag(flag: &str, value: &str) -> Result<(String, String), CliError> {
+    match value.strip_prefix('@') {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::Usage(format!("{flag}: cannot read {path}: {e}")))?;
-            (text, format!("{flag} ({path})"))
+            Ok((text, format!("{flag} ({path})")))
         }
-        None => (value.to_owned(), flag.to_owned()),
+        None => Ok((value.to_owned(), flag.to_owned())),
+    }
+}
+
+/// Parses and resolves engine arguments given as `JSON|@FILE` (defaults when absent).
+pub(crate) fn engine_config(
+    flag: &str,
+    value: Option<&str>,
+) -> Result<(EngineArgs, servesim_engine::EngineConfig), CliError> {
+    let (args, source) = match value {
+        Some(value) => {
+            let (text, source) = json_flag(flag, value)?;
+            let args = EngineArgs::from_json(&text)
+                .map_err(|e| CliError::Usage(format!("{source}: {e}")))?;
+            (args, source)
+        }
+        None => (EngineArgs::default(), flag.to_owned()),
     };
-    EngineArgs::from_json(&text).map_err(|e| CliError::Usage(format!("{source}: {e}")))
+    let config = args
+        .resolve()
+        .map_err(|e| CliError::Usage(format!("{source}: {e}")))?;
+    Ok((args, config))
+}
+
+impl RunArgs {
+    /// The serving topology and its description for the report.
+    fn topology(&self) -> Result<(Topology, Value), CliError> {
+        let usage = |m: &str| Err(CliError::Usage(m.to_owned()));
+        let staged = self.prefill_engine_args.is_some() || self.decode_engine_args.is_some();
+        if !staged {
+            if self.num_prefill_workers.is_some_and(|n| n != 1)
+                || self.num_decode_workers.is_some_and(|n| n != 1)
+            {
+                return usage(
+                    "--num-prefill-workers / --num-decode-workers only apply to disaggregated serving (give --prefill-engine-args and --decode-engine-args)",
+                );
+            }
+            let (_, engine) =
+                engine_config("--extra-engine-args", self.extra_engine_args.as_deref())?;
+            let description = json!({ "kind": "aggregated", "num_workers": self.num_workers, "engine": engine.to_json() });
+            return Ok((
+                Topology::Aggregated {
+                    workers: self.num_workers,
+                    engine,
+                },
+                description,
+            ));
+        }
+        if self.extra_engine_args.is_some() {
+            return usage(
+                "--extra-engine-args (aggregated) cannot be combined with --prefill-engine-args / --decode-engine-args",
+            );
+        }
+        let (Some(prefill_json), Some(decode_json)) =
+            (&self.prefill_engine_args, &self.decode_engine_args)
+        else {
+            return usage(
+                "disaggregated serving needs both --prefill-engine-args and --decode-engine-args",
+            );
+        };
+        if self.num_workers != 1 {
+            return usage(
+                "--num-workers applies to aggregated serving; use --num-prefill-workers / --num-decode-workers",
+            );
+        }
+        let (prefill_args, prefill) = engine_config("--prefill-engine-args", Some(prefill_json))?;
+        let (decode_args, decode) = engine_config("--decode-engine-args", Some(decode_json))?;
+        let transfer = TransferConfig {
+            kv_bytes_per_token: decode_args
+                .kv_bytes_per_token
+                .or(prefill_args.kv_bytes_per_token)
+                .or(decode.kv_bytes_per_token)
+                .unwrap_or(TransferConfig::DEFAULT_KV_BYTES_PER_TOKEN),
+            bandwidth_gbps: decode_args
+                .kv_transfer_bandwidth
+                .or(prefill_args.kv_transfer_bandwidth)
+                .unwrap_or(TransferConfig::DEFAULT_BANDWIDTH_GBPS),
+        };
+        let (prefill_workers, decode_workers) = (
+            self.num_prefill_workers.unwrap_or(1),
+            self.num_decode_workers.unwrap_or(1),
+        );
+        let description = json!({
+            "kind": "disaggregated",
+            "num_prefill_workers": prefill_workers,
+            "num_decode_workers": decode_workers,
+            "prefill_engine": prefill.to_json(),
+            "decode_engine": decode.to_json(),
+            "kv_bytes_per_token": transfer.kv_bytes_per_token,
+            "kv_transfer_bandwidth_gbps": transfer.bandwidth_gbps,
+        });
+        Ok((
+            Topology::Disaggregated {
+                prefill_workers,
+                prefill,
+                decode_workers,
+                decode,
+                transfer,
+            },
+            description,
+        ))
+    }
+
+    /// The KV-router settings (`--router-config`).
+    fn router_config(&self) -> Result<KvRouterConfig, CliError> {
+        let Some(value) = &self.router_config else {
+            return Ok(KvRouterConfig::default());
+        };
+        if self.router_mode != RouterMode::KvRouter {
+            return Err(CliError::Usage(
+                "--router-config only applies to --router-mode kv_router".to_owned(),
+            ));
+        }
+        let (text, source) = json_flag("--router-config", value)?;
+        KvRouterConfig::from_json(&text).map_err(|e| CliError::Usage(format!("{source}: {e}")))
+    }
 }
 
 /// Progress bar and per-request JSONL while the replay runs.
@@ -305,22 +434,20 @@ fn report_path(given: Option<&Path>) -> PathBuf {
 
 pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
     args.validate()?;
-    let engine_args = engine_args("--extra-engine-args", args.extra_engine_args.as_deref())?;
-    let engine = engine_args
-        .resolve()
-        .map_err(|e| CliError::Usage(format!("--extra-engine-args: {e}")))?;
-    let (workload, workload_description) = args.workload(engine.block_size)?;
+    let (topology, topology_description) = args.topology()?;
+    let router_config = args.router_config()?;
     let admission = match args.replay_concurrency {
         Some(n) => AdmissionMode::Concurrency(n),
         None => AdmissionMode::Trace,
     };
     let config = ReplayConfig {
-        num_workers: args.num_workers,
-        engine: engine.clone(),
+        topology,
         router_mode: args.router_mode,
+        router_config,
         admission,
         seed: args.seed,
     };
+    let (workload, workload_description) = args.workload(config.block_size())?;
     let jsonl = match &args.requests_jsonl {
         Some(path) => {
             let name = path.display().to_string();
@@ -374,13 +501,13 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
     servesim.insert(
         "config".into(),
         json!({
-            "num_workers": args.num_workers,
+            "topology": topology_description,
             "router_mode": args.router_mode.name(),
+            "router_config": (args.router_mode == RouterMode::KvRouter).then(|| serde_json::to_value(&config.router_config).unwrap_or(Value::Null)),
             "admission": match admission { AdmissionMode::Trace => "trace", AdmissionMode::Concurrency(_) => "concurrency" },
             "replay_concurrency": args.replay_concurrency,
             "arrival_speedup_ratio": args.arrival_speedup_ratio,
             "workload": workload_description,
-            "engine": engine.to_json(),
         }),
     );
     let report = report_json(&outcome, wall_time_ms, servesim);

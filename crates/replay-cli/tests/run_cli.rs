@@ -54,8 +54,11 @@ fn replays_the_fixture_with_table_and_report() {
     ] {
         assert!(r[key].is_number(), "{key}");
     }
-    assert_eq!(r["servesim"]["config"]["num_workers"], 4);
-    assert_eq!(r["servesim"]["config"]["engine"]["block_size"], 64);
+    assert_eq!(r["servesim"]["config"]["topology"]["num_workers"], 4);
+    assert_eq!(
+        r["servesim"]["config"]["topology"]["engine"]["block_size"],
+        64
+    );
     assert_eq!(
         std::fs::read_to_string(&jsonl).unwrap().lines().count(),
         1000
@@ -171,6 +174,16 @@ fn invalid_invocations_fail_with_one_line() {
         (vec!["run", no_ts], format!("error: {no_ts}:2: field `timestamp`: required on the first turn of a session")),
         (vec!["run", huge, "--extra-engine-args", r#"{"num_gpu_blocks": 10}"#], format!("error: {huge}:1: request 0: needs 32 KV blocks")),
         (vec!["run", "missing.jsonl"], "error: missing.jsonl: No such file".into()),
+        (vec!["run", FIXTURE, "--prefill-engine-args", r#"{"worker_type": "prefill"}"#], "error: disaggregated serving needs both --prefill-engine-args and --decode-engine-args".into()),
+        (vec!["run", FIXTURE, "--extra-engine-args", "{}", "--prefill-engine-args", "{}", "--decode-engine-args", "{}"], "error: --extra-engine-args (aggregated) cannot be combined with --prefill-engine-args / --decode-engine-args".into()),
+        (vec!["run", FIXTURE, "--num-prefill-workers", "2"], "error: --num-prefill-workers / --num-decode-workers only apply to disaggregated serving".into()),
+        (vec!["run", FIXTURE, "--num-workers", "2", "--prefill-engine-args", r#"{"worker_type": "prefill"}"#, "--decode-engine-args", r#"{"worker_type": "decode"}"#], "error: --num-workers applies to aggregated serving".into()),
+        (vec!["run", FIXTURE, "--prefill-engine-args", "{}", "--decode-engine-args", r#"{"worker_type": "decode"}"#], "error: --prefill-engine-args: `worker_type` must be `prefill`".into()),
+        (vec!["run", FIXTURE, "--prefill-engine-args", r#"{"worker_type": "prefill", "block_size": 32}"#, "--decode-engine-args", r#"{"worker_type": "decode"}"#], "error: prefill and decode workers need the same `block_size` (prefill 32, decode 64)".into()),
+        (vec!["run", FIXTURE, "--prefill-engine-args", r#"{"worker_type": "prefill"}"#, "--decode-engine-args", r#"{"worker_type": "decode"}"#, "--num-decode-workers", "0"], "error: --num-prefill-workers and --num-decode-workers must be ≥ 1".into()),
+        (vec!["run", FIXTURE, "--num-workers", "2", "--router-config", "{}"], "error: --router-config only applies to --router-mode kv_router".into()),
+        (vec!["run", FIXTURE, "--num-workers", "2", "--router-mode", "kv_router", "--router-config", r#"{"overlap_weight": 2}"#], "error: --router-config: unknown field `overlap_weight`".into()),
+        (vec!["run", FIXTURE, "--num-workers", "2", "--router-mode", "kv_router", "--router-config", r#"{"router_temperature": -1}"#], "error: --router-config: field `router_temperature`: must be finite and ≥ 0, got -1".into()),
     ];
     for (args, expected) in cases {
         let out = servesim(&args);
@@ -207,6 +220,49 @@ fn engine_args_from_a_file() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let r = report(&json);
-    assert_eq!(r["servesim"]["config"]["engine"]["num_gpu_blocks"], 4096);
-    assert_eq!(r["servesim"]["config"]["engine"]["max_num_seqs"], 64);
+    let engine = &r["servesim"]["config"]["topology"]["engine"];
+    assert_eq!(engine["num_gpu_blocks"], 4096);
+    assert_eq!(engine["max_num_seqs"], 64);
+}
+
+#[test]
+fn disaggregated_kv_routed_replay() {
+    let dir = scratch_dir("run_disagg");
+    let json = dir.join("d.json");
+    let out = servesim(&[
+        "run",
+        FIXTURE,
+        "--router-mode",
+        "kv_router",
+        "--num-prefill-workers",
+        "2",
+        "--num-decode-workers",
+        "2",
+        "--prefill-engine-args",
+        r#"{"worker_type": "prefill"}"#,
+        "--decode-engine-args",
+        r#"{"worker_type": "decode", "kv_transfer_bandwidth": 32}"#,
+        "--router-config",
+        r#"{"router_queue_threshold": 2.0}"#,
+        "--quiet",
+        "--report-json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = report(&json);
+    assert_eq!(r["completed_requests"], 1000);
+    let servesim = &r["servesim"];
+    assert_eq!(servesim["config"]["topology"]["kind"], "disaggregated");
+    assert_eq!(
+        servesim["config"]["topology"]["kv_transfer_bandwidth_gbps"],
+        32.0
+    );
+    assert_eq!(
+        servesim["config"]["router_config"]["router_queue_threshold"],
+        2.0
+    );
+    assert_eq!(servesim["kv_transfer"]["transfers"], 1000);
+    assert!(servesim["kv_transfer"]["time_ms"]["p99"].as_f64().unwrap() > 0.0);
+    assert_eq!(servesim["pools"][0]["kind"], "prefill");
+    assert_eq!(servesim["pools"][1]["workers"].as_array().unwrap().len(), 2);
 }

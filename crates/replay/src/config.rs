@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use servesim_engine::{EngineConfig, WorkerType};
+use servesim_router::KvRouterConfig;
 
 use crate::admission::AdmissionMode;
 use crate::error::ReplayError;
@@ -47,15 +48,58 @@ impl FromStr for RouterMode {
     }
 }
 
-/// An aggregated replay: `num_workers` identical workers behind one router.
+/// KV transfer between a prefill and a decode worker.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct TransferConfig {
+    /// KV bytes per prompt token.
+    pub kv_bytes_per_token: u64,
+    /// Bandwidth of each prefill worker's outbound link, GB/s (10⁹ bytes per second),
+    /// shared equally by its concurrent transfers.
+    pub bandwidth_gbps: f64,
+}
+
+impl TransferConfig {
+    /// KV bytes per token assumed when neither the engine arguments nor the model give it:
+    /// Llama-3.1-8B's bf16 KV (32 layers × 8 KV heads × 128 × 2 (K, V) × 2 bytes).
+    pub const DEFAULT_KV_BYTES_PER_TOKEN: u64 = 131_072;
+    /// Link bandwidth assumed when not given, GB/s (the reference's live default).
+    pub const DEFAULT_BANDWIDTH_GBPS: f64 = 64.0;
+}
+
+/// The serving topology.
+#[derive(Clone, Debug)]
+pub enum Topology {
+    /// Identical workers that prefill and decode.
+    Aggregated {
+        /// Number of workers (`--num-workers`).
+        workers: u32,
+        /// Their engine configuration.
+        engine: EngineConfig,
+    },
+    /// A prefill pool and a decode pool joined by KV transfers.
+    Disaggregated {
+        /// Prefill workers (`--num-prefill-workers`).
+        prefill_workers: u32,
+        /// Their engine configuration (`worker_type: prefill`).
+        prefill: EngineConfig,
+        /// Decode workers (`--num-decode-workers`).
+        decode_workers: u32,
+        /// Their engine configuration (`worker_type: decode`).
+        decode: EngineConfig,
+        /// The KV transfer model.
+        transfer: TransferConfig,
+    },
+}
+
+/// Everything a replay needs besides the workload.
 #[derive(Clone, Debug)]
 pub struct ReplayConfig {
-    /// Number of workers (`--num-workers`).
-    pub num_workers: u32,
-    /// Engine configuration of every worker.
-    pub engine: EngineConfig,
+    /// Workers and their engines.
+    pub topology: Topology,
     /// Routing policy.
     pub router_mode: RouterMode,
+    /// KV-router settings (`--router-config`), used in `kv_router` mode.
+    pub router_config: KvRouterConfig,
     /// Open or closed loop.
     pub admission: AdmissionMode,
     /// Seed of every random choice made during the replay.
@@ -63,26 +107,80 @@ pub struct ReplayConfig {
 }
 
 impl ReplayConfig {
+    /// An aggregated replay with default routing settings.
+    pub fn aggregated(
+        workers: u32,
+        engine: EngineConfig,
+        router_mode: RouterMode,
+        admission: AdmissionMode,
+        seed: u64,
+    ) -> Self {
+        ReplayConfig {
+            topology: Topology::Aggregated { workers, engine },
+            router_mode,
+            router_config: KvRouterConfig::default(),
+            admission,
+            seed,
+        }
+    }
+
+    /// The engine block size (equal on every worker).
+    pub fn block_size(&self) -> u32 {
+        match &self.topology {
+            Topology::Aggregated { engine, .. } => engine.block_size,
+            Topology::Disaggregated { prefill, .. } => prefill.block_size,
+        }
+    }
+
     /// Checks the topology rules of the reference (one line per problem, naming the flag).
     pub fn validate(&self) -> Result<(), ReplayError> {
-        if self.num_workers == 0 {
-            return Err(ReplayError::Config("--num-workers must be ≥ 1".to_owned()));
-        }
-        if self.engine.worker_type != WorkerType::Aggregated {
-            return Err(ReplayError::Config(
-                "--extra-engine-args: `worker_type` must be `aggregated` for an aggregated replay (use --prefill-engine-args / --decode-engine-args for disaggregation)".to_owned(),
-            ));
-        }
-        if self.router_mode == RouterMode::KvRouter && self.num_workers < 2 {
-            return Err(ReplayError::Config(
-                "--router-mode kv_router needs --num-workers > 1".to_owned(),
-            ));
+        let fail = |m: &str| Err(ReplayError::Config(m.to_owned()));
+        match &self.topology {
+            Topology::Aggregated { workers, engine } => {
+                if *workers == 0 {
+                    return fail("--num-workers must be ≥ 1");
+                }
+                if engine.worker_type != WorkerType::Aggregated {
+                    return fail(
+                        "--extra-engine-args: `worker_type` must be `aggregated` for an aggregated replay (use --prefill-engine-args / --decode-engine-args for disaggregation)",
+                    );
+                }
+                if self.router_mode == RouterMode::KvRouter && *workers < 2 {
+                    return fail("--router-mode kv_router needs --num-workers > 1");
+                }
+            }
+            Topology::Disaggregated {
+                prefill_workers,
+                prefill,
+                decode_workers,
+                decode,
+                transfer,
+            } => {
+                if *prefill_workers == 0 || *decode_workers == 0 {
+                    return fail("--num-prefill-workers and --num-decode-workers must be ≥ 1");
+                }
+                if prefill.worker_type != WorkerType::Prefill {
+                    return fail("--prefill-engine-args: `worker_type` must be `prefill`");
+                }
+                if decode.worker_type != WorkerType::Decode {
+                    return fail("--decode-engine-args: `worker_type` must be `decode`");
+                }
+                if prefill.block_size != decode.block_size {
+                    return Err(ReplayError::Config(format!(
+                        "prefill and decode workers need the same `block_size` (prefill {}, decode {})",
+                        prefill.block_size, decode.block_size
+                    )));
+                }
+                if !(transfer.bandwidth_gbps.is_finite() && transfer.bandwidth_gbps > 0.0) {
+                    return fail("`kv_transfer_bandwidth` must be > 0 GB/s");
+                }
+            }
         }
         if self.admission == AdmissionMode::Concurrency(0) {
-            return Err(ReplayError::Config(
-                "--replay-concurrency must be ≥ 1".to_owned(),
-            ));
+            return fail("--replay-concurrency must be ≥ 1");
         }
-        Ok(())
+        self.router_config
+            .validate()
+            .map_err(|e| ReplayError::Config(format!("--router-config: {e}")))
     }
 }

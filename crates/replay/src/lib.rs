@@ -17,13 +17,14 @@ mod error;
 mod metrics;
 pub mod report;
 mod sim;
+mod transfer;
 
 use serde::Serialize;
 use servesim_trace::SimTime;
 
 pub use admission::AdmissionMode;
 pub use collector::{Collector, RequestRecord};
-pub use config::{ReplayConfig, RouterMode};
+pub use config::{ReplayConfig, RouterMode, Topology, TransferConfig};
 pub use error::ReplayError;
 pub use metrics::{Distribution, Metrics, STATS};
 pub use sim::{NoObserver, Observer, replay};
@@ -43,13 +44,62 @@ pub struct EventCounts {
     pub preemptions: u64,
 }
 
+/// The role of a pool of workers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolKind {
+    /// Workers that prefill and decode.
+    Aggregated,
+    /// Workers that only prefill.
+    Prefill,
+    /// Workers that only decode.
+    Decode,
+}
+
 /// Per-worker results.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WorkerSummary {
-    /// Worker id.
+    /// Worker id within its pool.
     pub id: u32,
     /// Requests routed to the worker.
     pub requests: u64,
+    /// Prompt tokens of those requests.
+    pub input_tokens: u64,
+    /// Prompt tokens the worker already held in cache (computed-prefix hits; on decode
+    /// workers, blocks that did not need transferring).
+    pub reused_tokens: u64,
+    /// `reused_tokens / input_tokens`.
+    pub prefix_hit_rate: f64,
+}
+
+/// Per-pool results.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PoolSummary {
+    /// The pool's role.
+    pub kind: PoolKind,
+    /// Its router.
+    pub router: &'static str,
+    /// Its workers.
+    pub workers: Vec<WorkerSummary>,
+    /// Requests the router held back because every worker was busy.
+    pub queued_requests: u64,
+    /// Time from routing to dispatch, over every request through the pool (ms).
+    pub queue_time_ms: Distribution,
+}
+
+/// KV transfers of a disaggregated replay.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TransferSummary {
+    /// Transfers completed.
+    pub transfers: u64,
+    /// Bytes sent.
+    pub bytes: u64,
+    /// KV bytes per token used.
+    pub kv_bytes_per_token: u64,
+    /// Link bandwidth used (GB/s).
+    pub bandwidth_gbps: f64,
+    /// Transfer durations (ms), including time sharing a link.
+    pub time_ms: Distribution,
 }
 
 /// The result of a replay.
@@ -59,8 +109,10 @@ pub struct ReplayOutcome {
     pub metrics: Metrics,
     /// Event counts.
     pub counts: EventCounts,
-    /// Per-worker results.
-    pub workers: Vec<WorkerSummary>,
+    /// Per-pool and per-worker results.
+    pub pools: Vec<PoolSummary>,
+    /// KV transfers (disaggregated replays only).
+    pub transfers: Option<TransferSummary>,
     /// Simulated time when the last event happened.
     pub end_time: SimTime,
     /// Per-request records and the gap histogram.

@@ -6,8 +6,9 @@ use crate::ReplayOutcome;
 use crate::metrics::{Distribution, Metrics};
 
 /// The report as JSON: every key of the reference's report, `wall_time_ms`, and a
-/// `servesim` section holding the version, event counts, per-worker results and whatever
-/// the caller adds in `servesim` (seed, effective configuration, …).
+/// `servesim` section holding the version, event counts, per-pool and per-worker results
+/// (requests, prefix hit rates, router queue times), KV transfer statistics in disaggregated
+/// replays, and whatever the caller adds in `servesim` (seed, effective configuration, …).
 ///
 /// Keys are sorted (serde_json's default map), so two reports of the same replay are
 /// byte-identical apart from `wall_time_ms`.
@@ -27,9 +28,15 @@ pub fn report_json(
         serde_json::to_value(outcome.counts).unwrap_or(Value::Null),
     );
     servesim.insert(
-        "workers".into(),
-        serde_json::to_value(&outcome.workers).unwrap_or(Value::Null),
+        "pools".into(),
+        serde_json::to_value(&outcome.pools).unwrap_or(Value::Null),
     );
+    if let Some(transfers) = &outcome.transfers {
+        servesim.insert(
+            "kv_transfer".into(),
+            serde_json::to_value(transfers).unwrap_or(Value::Null),
+        );
+    }
     servesim.insert(
         "simulated_end_ms".into(),
         outcome.end_time.as_millis_f64().into(),

@@ -3,28 +3,37 @@
 //! One clock, one ordered set of pending events. At each instant, in this order:
 //!
 //! 1. passes ending now deliver their effects (tokens, completions — which may make
-//!    dependent requests ready — and router lifecycle updates);
-//! 2. requests held by the router that can now go are dispatched;
-//! 3. requests ready now arrive and are routed;
-//! 4. idle workers with work start their next pass(es).
+//!    dependent requests ready —, router lifecycle updates, prefill hand-offs);
+//! 2. KV transfers finishing now hand their request to its decode worker;
+//! 3. requests a router held back and can now release are dispatched;
+//! 4. requests ready now arrive and are routed;
+//! 5. idle workers with work start their next pass(es).
 //!
 //! A worker may run several decode passes in one call ([`Scheduler::run_until`]) up to a
-//! *horizon*: the next instant anything could change it. Without couplings between
-//! workers (no request dependencies, no closed loop, no router queue) that is the next
-//! arrival; otherwise it is also the next pass end of any other worker.
+//! *horizon*: the next instant anything could change it. Without couplings between workers
+//! (no request dependencies, no closed loop, no request held by a router, no
+//! disaggregation) that is the next arrival; otherwise it is also the next event of any kind.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
-use servesim_engine::{EngineRequest, PassOutput, RequestId, Scheduler, SignalKind, new_engine};
-use servesim_router::{RoundRobin, RouteRequest, Routed, Router, WorkerId};
+use servesim_engine::{
+    EngineConfig, EngineRequest, PassOutput, RequestId, Scheduler, SignalKind, new_engine,
+};
+use servesim_perf::PrefillChunk;
+use servesim_router::kv::PrefillEstimator;
+use servesim_router::{
+    KvRouter, KvRouterConfig, RoundRobin, RouteRequest, Routed, Router, WorkerId,
+};
 use servesim_trace::{NodeId, SimTime, Workload};
 
 use crate::admission::{Admission, AdmissionMode};
 use crate::collector::{Collector, RequestRecord};
-use crate::config::{ReplayConfig, RouterMode};
+use crate::config::{ReplayConfig, RouterMode, Topology, TransferConfig};
 use crate::error::ReplayError;
-use crate::{EventCounts, ReplayOutcome, WorkerSummary};
+use crate::metrics::Distribution;
+use crate::transfer::{Finished, Links, Wakeup};
+use crate::{EventCounts, PoolKind, PoolSummary, ReplayOutcome, TransferSummary, WorkerSummary};
 
 /// Receives progress and per-request results while a replay runs.
 pub trait Observer {
@@ -45,28 +54,92 @@ pub struct NoObserver;
 impl Observer for NoObserver {}
 
 struct Worker {
-    id: WorkerId,
+    pool: usize,
+    local: WorkerId,
     engine: Box<dyn Scheduler>,
     busy: bool,
     pending: PassOutput,
     requests: u64,
+    input_tokens: u64,
+    reused_tokens: u64,
+}
+
+struct Pool {
+    kind: PoolKind,
+    router: Box<dyn Router>,
+    /// Global worker index of each local worker id.
+    workers: Vec<usize>,
+    /// Requests the router holds, with the time they were routed.
+    held: BTreeMap<u64, (EngineRequest, SimTime)>,
+    queue_times_ms: Vec<f64>,
+    queued: u64,
+}
+
+/// Events other than pass ends, in time order.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// A KV link may have finished a transfer.
+    Transfer { link: usize, version: u64 },
+}
+
+struct Disagg {
+    links: Links,
+    config: TransferConfig,
+    /// Decode-side requests waiting for their prefill, then for their transfer.
+    decode_requests: BTreeMap<u64, EngineRequest>,
+    in_transfer: BTreeMap<u64, (usize, EngineRequest)>,
+    times_ms: Vec<f64>,
+    bytes: u64,
 }
 
 struct Sim<'w, 'o> {
     workload: &'w Workload,
     block_size: u32,
     workers: Vec<Worker>,
-    router: Box<dyn Router>,
+    pools: Vec<Pool>,
+    disagg: Option<Disagg>,
     admission: Admission,
     collector: Collector,
-    pass_ends: BinaryHeap<Reverse<(SimTime, u64, u32)>>,
+    pass_ends: BinaryHeap<Reverse<(SimTime, u64, usize)>>,
+    timers: BinaryHeap<Reverse<(SimTime, u64, Timer)>>,
     event_seq: u64,
-    held: BTreeMap<u64, EngineRequest>,
-    to_drive: Vec<u32>,
+    to_drive: Vec<usize>,
     coupled: bool,
     counts: EventCounts,
     completed: usize,
+    finished_transfers: Vec<Finished>,
     observer: &'o mut dyn Observer,
+}
+
+fn make_router(
+    mode: RouterMode,
+    config: KvRouterConfig,
+    engine: &EngineConfig,
+    seed: u64,
+) -> Box<dyn Router> {
+    match mode {
+        RouterMode::RoundRobin => Box::new(RoundRobin::default()),
+        RouterMode::KvRouter => {
+            let timing = engine.timing.clone();
+            let estimator: PrefillEstimator = Box::new(move |new_tokens, cached| {
+                let chunk = [PrefillChunk {
+                    new_tokens,
+                    context_tokens: cached,
+                }];
+                timing.pass_time(&servesim_perf::PassShape {
+                    prefill: &chunk,
+                    decode: Default::default(),
+                })
+            });
+            Box::new(KvRouter::new(
+                config,
+                engine.block_size,
+                engine.max_num_batched_tokens,
+                seed,
+                Some(estimator),
+            ))
+        }
+    }
 }
 
 /// Replays `workload` through the cluster `config` describes.
@@ -84,13 +157,8 @@ struct Sim<'w, 'o> {
 ///     ..SyntheticSpec::default()
 /// }
 /// .generate()?;
-/// let config = ReplayConfig {
-///     num_workers: 2,
-///     engine: EngineArgs::default().resolve()?,
-///     router_mode: RouterMode::RoundRobin,
-///     admission: AdmissionMode::Trace,
-///     seed: 42,
-/// };
+/// let engine = EngineArgs::default().resolve()?;
+/// let config = ReplayConfig::aggregated(2, engine, RouterMode::RoundRobin, AdmissionMode::Trace, 42);
 /// let outcome = replay(&workload, &config, &mut NoObserver)?;
 /// assert_eq!(outcome.metrics.completed_requests, 20);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -109,63 +177,110 @@ pub fn replay(
             message: "field `timestamp`: required on the first turn of a session for trace-mode replay (or replay closed-loop with --replay-concurrency)".to_owned(),
         });
     }
-    let mut router: Box<dyn Router> = match config.router_mode {
-        RouterMode::RoundRobin => Box::new(RoundRobin::default()),
-        RouterMode::KvRouter => {
-            return Err(ReplayError::Config(
-                "--router-mode kv_router is not available in this build yet".to_owned(),
-            ));
+    let pool_specs: Vec<(PoolKind, u32, &EngineConfig, KvRouterConfig)> = match &config.topology {
+        Topology::Aggregated { workers, engine } => {
+            vec![(
+                PoolKind::Aggregated,
+                *workers,
+                engine,
+                config.router_config.clone(),
+            )]
         }
+        Topology::Disaggregated {
+            prefill_workers,
+            prefill,
+            decode_workers,
+            decode,
+            ..
+        } => vec![
+            (
+                PoolKind::Prefill,
+                *prefill_workers,
+                prefill,
+                config.router_config.for_prefill_pool(),
+            ),
+            (
+                PoolKind::Decode,
+                *decode_workers,
+                decode,
+                config.router_config.for_decode_pool(),
+            ),
+        ],
     };
-    let mut workers = Vec::with_capacity(config.num_workers as usize);
-    for i in 0..config.num_workers {
-        let mut engine = new_engine(config.engine.clone());
-        engine.record_kv_events(router.wants_kv_events());
-        router.add_worker(WorkerId(i), SimTime::ZERO);
-        workers.push(Worker {
-            id: WorkerId(i),
-            engine,
-            busy: false,
-            pending: PassOutput::default(),
-            requests: 0,
+    let mut workers = Vec::new();
+    let mut pools = Vec::new();
+    for (index, (kind, count, engine, router_config)) in pool_specs.into_iter().enumerate() {
+        let seed = config.seed.wrapping_add(index as u64);
+        let mut router = make_router(config.router_mode, router_config, engine, seed);
+        let mut members = Vec::new();
+        for local in 0..count {
+            let mut engine_core = new_engine(engine.clone());
+            engine_core.record_kv_events(router.wants_kv_events());
+            router.add_worker(WorkerId(local), SimTime::ZERO);
+            members.push(workers.len());
+            workers.push(Worker {
+                pool: index,
+                local: WorkerId(local),
+                engine: engine_core,
+                busy: false,
+                pending: PassOutput::default(),
+                requests: 0,
+                input_tokens: 0,
+                reused_tokens: 0,
+            });
+        }
+        pools.push(Pool {
+            kind,
+            router,
+            workers: members,
+            held: BTreeMap::new(),
+            queue_times_ms: Vec::new(),
+            queued: 0,
         });
     }
+    let disagg = match &config.topology {
+        Topology::Disaggregated {
+            prefill_workers,
+            transfer,
+            ..
+        } => Some(Disagg {
+            links: Links::new(*prefill_workers as usize, transfer.bandwidth_gbps),
+            config: *transfer,
+            decode_requests: BTreeMap::new(),
+            in_transfer: BTreeMap::new(),
+            times_ms: Vec::new(),
+            bytes: 0,
+        }),
+        Topology::Aggregated { .. } => None,
+    };
     let has_dependencies = (0..workload.len()).any(|i| !workload.deps(NodeId(i as u32)).is_empty());
     let coupled = has_dependencies
         || matches!(config.admission, AdmissionMode::Concurrency(_))
-        || router.may_queue();
+        || disagg.is_some();
     let mut sim = Sim {
         workload,
-        block_size: config.engine.block_size,
+        block_size: config.block_size(),
         workers,
-        router,
+        pools,
+        disagg,
         admission: Admission::new(workload, config.admission),
         collector: Collector::new(workload.len()),
         pass_ends: BinaryHeap::new(),
+        timers: BinaryHeap::new(),
         event_seq: 0,
-        held: BTreeMap::new(),
         to_drive: Vec::new(),
         coupled,
         counts: EventCounts::default(),
         completed: 0,
+        finished_transfers: Vec::new(),
         observer,
     };
     let end = sim.run()?;
-    let workers = sim
-        .workers
-        .iter()
-        .map(|w| WorkerSummary {
-            id: w.id.0,
-            requests: w.requests,
-        })
-        .collect();
-    Ok(ReplayOutcome {
-        metrics: crate::Metrics::from_collector(&sim.collector),
-        counts: sim.counts,
-        workers,
-        end_time: end,
-        collector: sim.collector,
-    })
+    Ok(sim.outcome(end))
+}
+
+fn earliest(times: impl IntoIterator<Item = Option<SimTime>>) -> Option<SimTime> {
+    times.into_iter().flatten().min()
 }
 
 impl Sim<'_, '_> {
@@ -173,7 +288,8 @@ impl Sim<'_, '_> {
         let mut now = SimTime::ZERO;
         let mut iterations = 0u64;
         loop {
-            self.deliver_pass_ends(now);
+            self.deliver_pass_ends(now)?;
+            self.fire_timers(now)?;
             self.dispatch_held(now)?;
             while let Some((node, arrival)) = self.admission.pop_ready(self.workload, now) {
                 self.dispatch(node, arrival, now)?;
@@ -184,12 +300,11 @@ impl Sim<'_, '_> {
                 self.observer
                     .progress(now, self.completed, self.workload.len());
             }
-            let next_end = self.pass_ends.peek().map(|Reverse((t, ..))| *t);
-            let next_arrival = self.admission.next_time(self.workload);
-            let next = match (next_end, next_arrival) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let next = earliest([
+                self.pass_ends.peek().map(|Reverse((t, ..))| *t),
+                self.timers.peek().map(|Reverse((t, ..))| *t),
+                self.admission.next_time(self.workload),
+            ]);
             match next {
                 Some(t) => now = t.max(now),
                 None if self.admission.in_flight() > 0 => {
@@ -206,34 +321,92 @@ impl Sim<'_, '_> {
         Ok(now)
     }
 
+    fn outcome(self, end: SimTime) -> ReplayOutcome {
+        let pools = self
+            .pools
+            .iter()
+            .map(|pool| {
+                let workers = pool
+                    .workers
+                    .iter()
+                    .map(|&g| {
+                        let w = &self.workers[g];
+                        WorkerSummary {
+                            id: w.local.0,
+                            requests: w.requests,
+                            input_tokens: w.input_tokens,
+                            reused_tokens: w.reused_tokens,
+                            prefix_hit_rate: if w.input_tokens == 0 {
+                                0.0
+                            } else {
+                                w.reused_tokens as f64 / w.input_tokens as f64
+                            },
+                        }
+                    })
+                    .collect();
+                let mut queue_times = pool.queue_times_ms.clone();
+                PoolSummary {
+                    kind: pool.kind,
+                    router: pool.router.name(),
+                    workers,
+                    queued_requests: pool.queued,
+                    queue_time_ms: Distribution::of(&mut queue_times),
+                }
+            })
+            .collect();
+        let transfers = self.disagg.map(|mut d| TransferSummary {
+            transfers: d.times_ms.len() as u64,
+            bytes: d.bytes,
+            kv_bytes_per_token: d.config.kv_bytes_per_token,
+            bandwidth_gbps: d.config.bandwidth_gbps,
+            time_ms: Distribution::of(&mut d.times_ms),
+        });
+        ReplayOutcome {
+            metrics: crate::Metrics::from_collector(&self.collector),
+            counts: self.counts,
+            pools,
+            transfers,
+            end_time: end,
+            collector: self.collector,
+        }
+    }
+
     /// Delivers the effects of every pass ending at `now`.
-    fn deliver_pass_ends(&mut self, now: SimTime) {
+    fn deliver_pass_ends(&mut self, now: SimTime) -> Result<(), ReplayError> {
         while let Some(&Reverse((t, _, w))) = self.pass_ends.peek() {
             if t > now {
                 break;
             }
             self.pass_ends.pop();
-            let mut out = std::mem::take(&mut self.workers[w as usize].pending);
+            let mut out = std::mem::take(&mut self.workers[w].pending);
             for signal in &out.signals {
-                self.apply_signal(signal.request, signal.at, signal.kind);
+                self.apply_signal(w, signal.request, signal.at, signal.kind)?;
             }
             for run in &out.token_runs {
                 self.collector.add_gaps(run.gap, run.count);
             }
             out.clear();
-            let worker = &mut self.workers[w as usize];
+            let worker = &mut self.workers[w];
             worker.pending = out;
             worker.busy = false;
             self.to_drive.push(w);
         }
+        Ok(())
     }
 
-    fn apply_signal(&mut self, request: RequestId, at: SimTime, kind: SignalKind) {
+    fn apply_signal(
+        &mut self,
+        w: usize,
+        request: RequestId,
+        at: SimTime,
+        kind: SignalKind,
+    ) -> Result<(), ReplayError> {
+        let pool = self.workers[w].pool;
         let record = self.collector.record_mut(request.0);
         match kind {
             SignalKind::FirstToken => {
                 record.first_token = Some(at);
-                self.router.on_first_token(request, at);
+                self.pools[pool].router.on_first_token(request, at);
             }
             SignalKind::SecondToken => record.second_token = Some(at),
             SignalKind::Completed {
@@ -241,19 +414,139 @@ impl Sim<'_, '_> {
                 preemptions,
             } => {
                 record.completed = Some(at);
-                record.reused_tokens = reused_tokens;
-                record.preemptions = preemptions;
+                record.preemptions += preemptions;
+                if self.pools[pool].kind == PoolKind::Aggregated {
+                    record.reused_tokens = reused_tokens;
+                    let worker = &mut self.workers[w];
+                    worker.reused_tokens += u64::from(reused_tokens.min(record.input_tokens));
+                    worker.input_tokens += u64::from(record.input_tokens);
+                }
                 let done = *record;
-                self.router.on_finished(request, at);
+                self.pools[pool].router.on_finished(request, at);
                 self.admission
                     .on_complete(self.workload, NodeId(request.0 as u32), at);
                 self.completed += 1;
                 self.counts.completions += 1;
                 self.observer.request_done(&done);
             }
+            SignalKind::PrefillDone { reused_tokens } => {
+                record.reused_tokens = reused_tokens;
+                let input = record.input_tokens;
+                let worker = &mut self.workers[w];
+                worker.reused_tokens += u64::from(reused_tokens.min(input));
+                worker.input_tokens += u64::from(input);
+                let router = &mut self.pools[pool].router;
+                router.on_first_token(request, at);
+                router.on_finished(request, at);
+                self.hand_off(w, request.0, at)?;
+            }
             SignalKind::Preempted => self.counts.preemptions += 1,
-            SignalKind::PrefillDone { .. } => {}
         }
+        Ok(())
+    }
+
+    /// A prefill finished on worker `w`: route the request in the decode pool and start its
+    /// KV transfer.
+    fn hand_off(&mut self, w: usize, id: u64, now: SimTime) -> Result<(), ReplayError> {
+        let Some(request) = self
+            .disagg
+            .as_mut()
+            .and_then(|d| d.decode_requests.remove(&id))
+        else {
+            return Ok(());
+        };
+        let decode_pool = self.pools.len() - 1;
+        let link = self.workers[w].local.0 as usize;
+        if let Some((local, request)) = self.route(decode_pool, request, now) {
+            self.start_transfer(link, decode_pool, local, request, now)?;
+        }
+        Ok(())
+    }
+
+    fn start_transfer(
+        &mut self,
+        link: usize,
+        pool: usize,
+        local: WorkerId,
+        request: EngineRequest,
+        now: SimTime,
+    ) -> Result<(), ReplayError> {
+        let target = self.pools[pool].workers[local.0 as usize];
+        let Some(d) = self.disagg.as_mut() else {
+            return Ok(());
+        };
+        let hits = self.workers[target]
+            .engine
+            .cached_prefix_blocks(&request.prompt_hashes) as u64;
+        let cached = (hits * u64::from(self.block_size)).min(u64::from(request.input_tokens));
+        let worker = &mut self.workers[target];
+        worker.reused_tokens += cached;
+        worker.input_tokens += u64::from(request.input_tokens);
+        let bytes = (u64::from(request.input_tokens) - cached) * d.config.kv_bytes_per_token;
+        d.bytes += bytes;
+        let id = request.id.0;
+        d.in_transfer.insert(id, (target, request));
+        let wakeup = d
+            .links
+            .start(link, id, bytes, now, &mut self.finished_transfers);
+        self.schedule_transfer(wakeup);
+        self.complete_transfers(now)
+    }
+
+    fn schedule_transfer(&mut self, wakeup: Option<Wakeup>) {
+        if let Some(Wakeup { link, at, version }) = wakeup {
+            self.event_seq += 1;
+            self.timers.push(Reverse((
+                at,
+                self.event_seq,
+                Timer::Transfer { link, version },
+            )));
+        }
+    }
+
+    /// Hands every finished transfer's request to its decode worker.
+    fn complete_transfers(&mut self, now: SimTime) -> Result<(), ReplayError> {
+        let finished = std::mem::take(&mut self.finished_transfers);
+        for f in &finished {
+            let Some(d) = self.disagg.as_mut() else { break };
+            let Some((target, request)) = d.in_transfer.remove(&f.request) else {
+                continue;
+            };
+            d.times_ms
+                .push(now.saturating_sub(f.started).as_millis_f64());
+            self.enqueue(target, request)?;
+        }
+        self.finished_transfers = finished;
+        self.finished_transfers.clear();
+        Ok(())
+    }
+
+    fn fire_timers(&mut self, now: SimTime) -> Result<(), ReplayError> {
+        while let Some(&Reverse((t, _, timer))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            match timer {
+                Timer::Transfer { link, version } => {
+                    let Some(d) = self.disagg.as_mut() else {
+                        continue;
+                    };
+                    let next = d.links.wake(
+                        Wakeup {
+                            link,
+                            at: t,
+                            version,
+                        },
+                        now,
+                        &mut self.finished_transfers,
+                    );
+                    self.schedule_transfer(next);
+                    self.complete_transfers(now)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Routes a request that just became ready.
@@ -274,43 +567,81 @@ impl Sim<'_, '_> {
         };
         self.counts.arrivals += 1;
         let prompt = self.workload.prompt_blocks(node, self.block_size);
-        let request =
+        let mut request =
             EngineRequest::new(RequestId(id), spec.input_tokens, spec.output_tokens, prompt);
+        if let Some(d) = self.disagg.as_mut() {
+            // The prefill worker computes the prompt only; the decode side keeps the original.
+            d.decode_requests.insert(id, request.clone());
+            request.output_tokens = 1;
+        }
+        if let Some((local, request)) = self.route(0, request, now) {
+            let target = self.pools[0].workers[local.0 as usize];
+            self.enqueue(target, request)?;
+        }
+        Ok(())
+    }
+
+    /// Asks `pool`'s router for a worker; `None` if the router holds the request.
+    fn route(
+        &mut self,
+        pool: usize,
+        request: EngineRequest,
+        now: SimTime,
+    ) -> Option<(WorkerId, EngineRequest)> {
         let route = RouteRequest {
             id: request.id,
             input_tokens: request.input_tokens,
             output_tokens: request.output_tokens,
             block_hashes: &request.prompt_hashes,
         };
-        match self.router.route(&route, now) {
-            Routed::To(worker) => self.enqueue(worker, request),
+        let p = &mut self.pools[pool];
+        match p.router.route(&route, now) {
+            Routed::To(worker) => {
+                p.queue_times_ms.push(0.0);
+                Some((worker, request))
+            }
             Routed::Queued => {
-                self.held.insert(id, request);
-                Ok(())
+                p.queued += 1;
+                p.held.insert(request.id.0, (request, now));
+                None
             }
         }
     }
 
-    /// Dispatches requests the router releases.
+    /// Dispatches requests the routers release.
     fn dispatch_held(&mut self, now: SimTime) -> Result<(), ReplayError> {
-        while let Some((request, worker)) = self.router.pop_dispatch(now) {
-            if let Some(held) = self.held.remove(&request.0) {
-                self.enqueue(worker, held)?;
+        for pool in 0..self.pools.len() {
+            while let Some((request, local)) = self.pools[pool].router.pop_dispatch(now) {
+                let p = &mut self.pools[pool];
+                let Some((held, since)) = p.held.remove(&request.0) else {
+                    continue;
+                };
+                p.queue_times_ms
+                    .push(now.saturating_sub(since).as_millis_f64());
+                if p.kind == PoolKind::Decode {
+                    // Released by the decode router: the transfer leaves from the prefill
+                    // worker that computed the prompt.
+                    let link = self.collector.record(request.0).worker as usize;
+                    self.start_transfer(link, pool, local, held, now)?;
+                } else {
+                    let target = p.workers[local.0 as usize];
+                    self.enqueue(target, held)?;
+                }
             }
         }
         Ok(())
     }
 
-    fn enqueue(&mut self, worker: WorkerId, request: EngineRequest) -> Result<(), ReplayError> {
+    fn enqueue(&mut self, target: usize, request: EngineRequest) -> Result<(), ReplayError> {
         let id = request.id.0;
         let line = self.workload.node(NodeId(id as u32)).line;
-        let w = &mut self.workers[worker.0 as usize];
+        let w = &mut self.workers[target];
         w.engine
             .enqueue(request)
             .map_err(|source| ReplayError::Unservable { line, source })?;
         w.requests += 1;
-        self.collector.record_mut(id).worker = worker.0;
-        self.to_drive.push(worker.0);
+        self.collector.record_mut(id).worker = w.local.0;
+        self.to_drive.push(target);
         Ok(())
     }
 
@@ -319,27 +650,28 @@ impl Sim<'_, '_> {
         self.to_drive.sort_unstable();
         self.to_drive.dedup();
         let candidates = std::mem::take(&mut self.to_drive);
-        let drivers: Vec<u32> = candidates
+        let drivers: Vec<usize> = candidates
             .into_iter()
             .filter(|&w| {
-                let worker = &self.workers[w as usize];
+                let worker = &self.workers[w];
                 !worker.busy && worker.engine.has_work()
             })
             .collect();
-        // With couplings, a worker may only run ahead to the next pass end of the others —
-        // which is known only if no other worker starts at this same instant.
-        let fast = !self.coupled || drivers.len() == 1;
-        let mut horizon = self
-            .admission
-            .next_time(self.workload)
-            .unwrap_or(SimTime::MAX);
-        if self.coupled
-            && let Some(Reverse((t, ..))) = self.pass_ends.peek()
-        {
+        // With couplings (including requests held by a router, which another worker's
+        // progress can release), a worker may only run ahead to the next event of any
+        // kind — known only if no other worker starts at this same instant.
+        let coupled = self.coupled || self.pools.iter().any(|p| p.router.queued() > 0);
+        let fast = !coupled || drivers.len() == 1;
+        let mut horizon = earliest([
+            self.admission.next_time(self.workload),
+            self.timers.peek().map(|Reverse((t, ..))| *t),
+        ])
+        .unwrap_or(SimTime::MAX);
+        if coupled && let Some(Reverse((t, ..))) = self.pass_ends.peek() {
             horizon = horizon.min(*t);
         }
         for w in drivers {
-            let worker = &mut self.workers[w as usize];
+            let worker = &mut self.workers[w];
             let out = &mut worker.pending;
             out.clear();
             let end = if fast {
@@ -354,8 +686,12 @@ impl Sim<'_, '_> {
                 continue;
             };
             self.counts.passes += out.passes;
+            // Events of later passes in the run are delivered now, stamped with their pass
+            // start: no routing decision falls between now and the horizon.
             if !out.kv_events.is_empty() {
-                self.router.on_kv_events(worker.id, &out.kv_events, now);
+                self.pools[worker.pool]
+                    .router
+                    .on_kv_events(worker.local, &out.kv_events);
             }
             worker.busy = true;
             self.event_seq += 1;

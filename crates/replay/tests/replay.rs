@@ -13,16 +13,11 @@ use servesim_trace::{
 };
 
 fn config(workers: u32, engine_json: &str, admission: AdmissionMode) -> ReplayConfig {
-    ReplayConfig {
-        num_workers: workers,
-        engine: EngineArgs::from_json(engine_json)
-            .unwrap()
-            .resolve()
-            .unwrap(),
-        router_mode: RouterMode::RoundRobin,
-        admission,
-        seed: 42,
-    }
+    let engine = EngineArgs::from_json(engine_json)
+        .unwrap()
+        .resolve()
+        .unwrap();
+    ReplayConfig::aggregated(workers, engine, RouterMode::RoundRobin, admission, 42)
 }
 
 fn run(workload: &Workload, config: &ReplayConfig) -> ReplayOutcome {

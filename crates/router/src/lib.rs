@@ -6,7 +6,11 @@
 //! pure and synchronous like engines: the caller passes `now`.
 //!
 //! * [`RoundRobin`] — cycles over the active workers in id order.
+//! * [`KvRouter`] — prefix- and load-aware: cached-prefix overlap from the workers' KV
+//!   events, pending prefill tokens and active blocks, a cost argmin or seeded softmax, and a
+//!   queue when every worker is busy.
 
+pub mod kv;
 mod round_robin;
 
 use std::fmt;
@@ -14,6 +18,7 @@ use std::fmt;
 use servesim_engine::{KvEvent, RequestId};
 use servesim_trace::{BlockHash, SimTime};
 
+pub use kv::{KvRouter, KvRouterConfig};
 pub use round_robin::RoundRobin;
 
 /// Stable identifier of a worker within its pool; never reused after removal.
@@ -62,9 +67,11 @@ pub trait Router: fmt::Debug + Send {
     fn remove_worker(&mut self, worker: WorkerId, now: SimTime);
     /// Chooses a worker for `request`.
     fn route(&mut self, request: &RouteRequest<'_>, now: SimTime) -> Routed;
-    /// KV events published by `worker` (only if [`wants_kv_events`](Router::wants_kv_events)).
-    fn on_kv_events(&mut self, worker: WorkerId, events: &[KvEvent], now: SimTime) {
-        let _ = (worker, events, now);
+    /// KV events published by `worker`, each with the time it happened (only if
+    /// [`wants_kv_events`](Router::wants_kv_events)). Events may be delivered before their
+    /// time, but never after a routing decision they should have influenced.
+    fn on_kv_events(&mut self, worker: WorkerId, events: &[(SimTime, KvEvent)]) {
+        let _ = (worker, events);
     }
     /// A routed request produced its first token (its prefill is done).
     fn on_first_token(&mut self, request: RequestId, now: SimTime) {
@@ -78,12 +85,6 @@ pub trait Router: fmt::Debug + Send {
     fn pop_dispatch(&mut self, now: SimTime) -> Option<(RequestId, WorkerId)> {
         let _ = now;
         None
-    }
-    /// Whether the router may ever hold requests back ([`Routed::Queued`] with workers
-    /// present). A harness uses this to know whether one worker's progress can change when
-    /// another worker receives work.
-    fn may_queue(&self) -> bool {
-        false
     }
     /// Whether the router consumes KV events (engines record them only if so).
     fn wants_kv_events(&self) -> bool {

@@ -84,7 +84,6 @@ pub struct VllmScheduler {
     queued_preempted: QueueSums,
     next_order: u64,
     in_flight: usize,
-    recording_events: bool,
     chunks: Vec<PrefillChunk>,
     chunk_slots: Vec<u32>,
     last_fpm: ForwardPassMetrics,
@@ -113,7 +112,6 @@ impl VllmScheduler {
             queued_preempted: QueueSums::default(),
             next_order: 0,
             in_flight: 0,
-            recording_events: false,
             chunks: Vec::new(),
             chunk_slots: Vec::new(),
             last_fpm: ForwardPassMetrics::default(),
@@ -127,13 +125,22 @@ impl VllmScheduler {
 
     /// Starts or stops recording KV events.
     pub fn record_kv_events(&mut self, on: bool) {
-        self.recording_events = on;
         self.kv.record_events(on);
     }
 
     /// Block counts of the KV cache.
     pub fn kv_usage(&self) -> KvUsage {
         self.kv.usage()
+    }
+
+    /// Leading blocks of `hashes` in the KV cache (active or cached). With prefix caching off
+    /// nothing can be shared, so this is 0.
+    pub fn cached_prefix_blocks(&self, hashes: &[BlockHash]) -> usize {
+        if self.config.enable_prefix_caching {
+            self.kv.prefix_len(hashes)
+        } else {
+            0
+        }
     }
 
     /// Requests inside the engine (waiting or running).
@@ -328,7 +335,7 @@ impl VllmScheduler {
         let end = now + duration;
         self.record_fpm(s, &decode, duration);
         self.finish_pass(now, end, n_decode, out);
-        self.kv.drain_events(&mut out.kv_events);
+        self.kv.drain_events(now, &mut out.kv_events);
         out.fpm = self.last_fpm;
         out.passes += 1;
         Some(end)
@@ -352,11 +359,7 @@ impl VllmScheduler {
                 .signals
                 .iter()
                 .all(|s| s.kind == SignalKind::SecondToken);
-            // With KV events recorded, stop before a step that would evict (an event must be
-            // published at the start of its own pass).
-            let would_evict = self.recording_events
-                && self.decode.blocks_needed(self.step) > self.kv.usage().free();
-            if !settled || would_evict || end >= horizon || !self.is_pure_decode() {
+            if !settled || end >= horizon || !self.is_pure_decode() {
                 return Some(end);
             }
             match self.step(end, out) {
