@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use servesim_perf::{InterpolatedModel, MixedCost, PerfModel, PolynomialModel};
+use servesim_perf::{
+    DEFAULT_MEMORY_FRACTION, Deployment, InterpolatedModel, MixedCost, PerfModel, PolynomialModel,
+};
 
 use crate::error::EngineError;
 
@@ -64,12 +66,17 @@ pub enum PerfModelKind {
 ///
 /// Keys that only matter to a live deployment (`bootstrap_port`, ZMQ ports, …) are accepted
 /// and ignored so that reference configurations load unchanged; unknown keys are an error.
+///
+/// In JSON an absent `num_gpu_blocks` is [`EngineArgs::DERIVE_GPU_BLOCKS`]: derived from the
+/// model and GPU (`aic_model_path`, `aic_system`) under the per-GPU timing models, 16384
+/// otherwise. [`EngineArgs::default`] holds 16384 itself.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default = "EngineArgs::json_defaults", deny_unknown_fields)]
 pub struct EngineArgs {
     /// `vllm` (default) or `sglang`.
     pub engine_type: EngineType,
-    /// KV capacity in blocks (default 16384).
+    /// KV capacity in blocks (default 16384, or derived from model and GPU; see
+    /// [`EngineArgs::DERIVE_GPU_BLOCKS`]).
     pub num_gpu_blocks: u64,
     /// Tokens per KV block; 0 means the engine's default (64 for vLLM).
     pub block_size: u32,
@@ -119,7 +126,8 @@ pub struct EngineArgs {
     pub aic_moe_ep_size: Option<u32>,
     /// Attention data-parallel size.
     pub aic_attention_dp_size: Option<u32>,
-    /// KV bytes per token, for disaggregated KV transfer.
+    /// KV bytes per token, for disaggregated KV transfer (default: derived from
+    /// `aic_model_path` when given).
     pub kv_bytes_per_token: Option<u64>,
     /// KV transfer link bandwidth in GB/s.
     pub kv_transfer_bandwidth: Option<f64>,
@@ -184,6 +192,9 @@ impl Default for EngineArgs {
         }
     }
 }
+
+/// KV capacity in blocks when it is neither given nor derived (the reference's default).
+const DEFAULT_GPU_BLOCKS: u64 = 16_384;
 
 /// A validated engine configuration with every default applied.
 #[derive(Clone, Debug)]
@@ -254,6 +265,21 @@ fn config_error(key: &'static str, message: impl Into<String>) -> EngineError {
 }
 
 impl EngineArgs {
+    /// `num_gpu_blocks` value meaning "derive the KV capacity": from the GPU memory of
+    /// `aic_system` (× vLLM's default `gpu_memory_utilization` 0.9), less the weights of
+    /// `aic_model_path` per GPU and fixed reserves, over the KV bytes per token per GPU and
+    /// the block size — when a per-GPU timing model is configured; 16384 blocks otherwise.
+    /// It is what an absent `num_gpu_blocks` key means in JSON.
+    pub const DERIVE_GPU_BLOCKS: u64 = u64::MAX;
+
+    /// Defaults of absent JSON keys: [`EngineArgs::default`] with `num_gpu_blocks` derived.
+    fn json_defaults() -> Self {
+        EngineArgs {
+            num_gpu_blocks: Self::DERIVE_GPU_BLOCKS,
+            ..EngineArgs::default()
+        }
+    }
+
     /// Parses engine arguments from a JSON object; unknown keys are an error naming the key.
     ///
     /// ```
@@ -297,18 +323,66 @@ impl EngineArgs {
         }
     }
 
-    /// Builds the timing model these arguments select.
-    pub fn perf_model(&self) -> Result<Arc<dyn PerfModel>, EngineError> {
+    /// The timing model kind these arguments select: `perf_model` if given, else
+    /// `interpolated` with a profile, `analytical` with any `aic_*` key, `polynomial`.
+    pub fn perf_model_kind(&self) -> PerfModelKind {
         let has_aic = self.aic_system.is_some()
             || self.aic_model_path.is_some()
             || self.aic_backend.is_some();
-        let kind = match self.perf_model {
+        match self.perf_model {
             Some(kind) => kind,
             None if self.planner_profile_data.is_some() => PerfModelKind::Interpolated,
             None if has_aic => PerfModelKind::Analytical,
             None => PerfModelKind::Polynomial,
+        }
+    }
+
+    /// The model, GPU, backend and parallel layout of the `aic_*` keys (`None` without
+    /// `aic_model_path`). Defaults as the reference's: system `h200_sxm`, backend `vllm`,
+    /// TP 1, attention DP 1, MoE sizes from `tp × attention_dp = moe_tp × moe_ep`.
+    ///
+    /// ```
+    /// use servesim_engine::EngineArgs;
+    /// let args = EngineArgs::from_json(r#"{"aic_model_path": "Qwen/Qwen3-32B", "aic_tp_size": 2}"#)?;
+    /// let d = args.deployment()?.expect("aic_model_path is set");
+    /// assert_eq!(d.describe(), "qwen3-32b on h200_sxm (vllm, tp 2)");
+    /// # Ok::<(), servesim_engine::EngineError>(())
+    /// ```
+    pub fn deployment(&self) -> Result<Option<Deployment>, EngineError> {
+        let Some(model) = &self.aic_model_path else {
+            return Ok(None);
         };
-        match kind {
+        let backend = self
+            .aic_backend
+            .as_deref()
+            .unwrap_or(match self.engine_type {
+                EngineType::Vllm => "vllm",
+                EngineType::Sglang => "sglang",
+            });
+        Deployment::new(
+            model,
+            self.aic_system.as_deref().unwrap_or("h200_sxm"),
+            backend,
+            self.aic_tp_size.unwrap_or(1),
+            self.aic_moe_tp_size,
+            self.aic_moe_ep_size,
+            self.aic_attention_dp_size.unwrap_or(1),
+        )
+        .map(Some)
+        .map_err(|e| {
+            let key = match e {
+                servesim_perf::PerfError::UnknownSystem { .. } => "aic_system",
+                servesim_perf::PerfError::UnknownBackend { .. } => "aic_backend",
+                servesim_perf::PerfError::Parallelism(_) => "aic_tp_size",
+                _ => "aic_model_path",
+            };
+            config_error(key, e.to_string())
+        })
+    }
+
+    /// Builds the timing model these arguments select.
+    pub fn perf_model(&self) -> Result<Arc<dyn PerfModel>, EngineError> {
+        match self.perf_model_kind() {
             PerfModelKind::Polynomial => Ok(Arc::new(PolynomialModel)),
             PerfModelKind::Interpolated => {
                 let path = self.planner_profile_data.as_ref().ok_or_else(|| {
@@ -321,10 +395,47 @@ impl EngineArgs {
                     config_error("planner_profile_data", e.to_string())
                 })?))
             }
-            PerfModelKind::Analytical | PerfModelKind::AicDb => Err(config_error(
-                if has_aic { "aic_system" } else { "perf_model" },
-                "per-GPU timing (analytical / aic-db) is not available in this build yet; use `polynomial` or an `interpolated` profile",
+            PerfModelKind::Analytical => {
+                let deployment = self.deployment()?.ok_or_else(|| {
+                    config_error(
+                        "aic_model_path",
+                        "is required by `perf_model: analytical` (a model name such as meta-llama/Llama-3.1-8B, or a config.json path)",
+                    )
+                })?;
+                let model = deployment
+                    .analytical()
+                    .map_err(|e| config_error("aic_system", e.to_string()))?;
+                Ok(Arc::new(model))
+            }
+            PerfModelKind::AicDb => Err(config_error(
+                "perf_model",
+                "`aic-db` (AIConfigurator's measured tables) is not available in this build; use `analytical`, calibrated against them",
             )),
+        }
+    }
+
+    /// The KV capacity in blocks: `num_gpu_blocks` if given, else derived from model and GPU
+    /// under the analytical model (see [`EngineArgs::DERIVE_GPU_BLOCKS`]), else 16384.
+    fn effective_gpu_blocks(
+        &self,
+        deployment: Option<&Deployment>,
+        block_size: u32,
+    ) -> Result<u64, EngineError> {
+        if self.num_gpu_blocks != Self::DERIVE_GPU_BLOCKS {
+            return Ok(self.num_gpu_blocks);
+        }
+        let per_gpu_model = matches!(
+            self.perf_model_kind(),
+            PerfModelKind::Analytical | PerfModelKind::AicDb
+        );
+        match deployment {
+            Some(d) if per_gpu_model => {
+                let tokens = d
+                    .kv_capacity_tokens(DEFAULT_MEMORY_FRACTION)
+                    .map_err(|e| config_error("num_gpu_blocks", e.to_string()))?;
+                Ok((tokens / u64::from(block_size)).max(1))
+            }
+            _ => Ok(DEFAULT_GPU_BLOCKS),
         }
     }
 
@@ -346,6 +457,13 @@ impl EngineArgs {
             return Err(config_error("num_gpu_blocks", "must be ≥ 1"));
         }
         let block_size = self.effective_block_size();
+        let deployment = self.deployment()?;
+        let num_gpu_blocks = self.effective_gpu_blocks(deployment.as_ref(), block_size)?;
+        let kv_bytes_per_token = self.kv_bytes_per_token.or_else(|| {
+            deployment
+                .as_ref()
+                .map(|d| d.arch.kv_bytes_per_token(d.kv_dtype))
+        });
         let budget = match self.max_num_batched_tokens {
             Some(0) => {
                 return Err(config_error(
@@ -418,7 +536,7 @@ impl EngineArgs {
         );
         Ok(EngineConfig {
             block_size,
-            num_gpu_blocks: self.num_gpu_blocks,
+            num_gpu_blocks,
             max_num_seqs,
             max_num_batched_tokens: budget,
             enable_prefix_caching: self.enable_prefix_caching,
@@ -427,7 +545,7 @@ impl EngineArgs {
             worker_type: self.effective_worker_type()?,
             timing,
             startup_time,
-            kv_bytes_per_token: self.kv_bytes_per_token,
+            kv_bytes_per_token,
             kv_transfer_bandwidth_gbps: self.kv_transfer_bandwidth,
         })
     }
@@ -503,6 +621,72 @@ mod tests {
             (
                 r#"{"router_queue_policy": "random"}"#,
                 "field `router_queue_policy`: must be fcfs",
+            ),
+        ];
+        for (json, expected) in cases {
+            let err = EngineArgs::from_json(json)
+                .and_then(|a| a.resolve())
+                .unwrap_err();
+            assert!(err.to_string().starts_with(expected), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn aic_keys_select_the_analytical_model_and_derive_kv() {
+        let json = r#"{"aic_backend": "vllm", "aic_system": "h200_sxm",
+            "aic_model_path": "meta-llama/Llama-3.1-8B", "aic_tp_size": 1}"#;
+        let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
+        assert_eq!(config.timing.model_name(), "analytical");
+        // (141 GiB × 0.9 − 16.06 GB weights − 3.5 GiB) / 128 KiB per token / 64 per block.
+        assert_eq!(config.num_gpu_blocks, 888_360 / 64);
+        assert_eq!(config.kv_bytes_per_token, Some(131_072));
+        // Given values win.
+        let json = r#"{"aic_model_path": "llama-3.1-8b", "num_gpu_blocks": 100,
+            "kv_bytes_per_token": 7}"#;
+        let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
+        assert_eq!(
+            (config.num_gpu_blocks, config.kv_bytes_per_token),
+            (100, Some(7))
+        );
+        // The polynomial default keeps 16384 blocks from JSON and from Default.
+        let config = EngineArgs::from_json("{}").unwrap().resolve().unwrap();
+        assert_eq!(config.num_gpu_blocks, 16_384);
+        assert_eq!(EngineArgs::default().num_gpu_blocks, 16_384);
+        let json = r#"{"aic_model_path": "llama-3.1-8b", "perf_model": "polynomial"}"#;
+        let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
+        assert_eq!(config.num_gpu_blocks, 16_384);
+    }
+
+    #[test]
+    fn aic_errors_name_the_key_and_the_choices() {
+        let cases = [
+            (
+                r#"{"aic_model_path": "llama-9b"}"#,
+                "field `aic_model_path`: unknown model `llama-9b`; built-in models: llama-3.1-8b,",
+            ),
+            (
+                r#"{"aic_model_path": "llama-3.1-8b", "aic_system": "tpu"}"#,
+                "field `aic_system`: unknown system `tpu`; built-in systems: a100_sxm,",
+            ),
+            (
+                r#"{"aic_model_path": "llama-3.1-8b", "aic_tp_size": 3}"#,
+                "field `aic_tp_size`: tp 3 does not divide the 32 attention heads",
+            ),
+            (
+                r#"{"aic_model_path": "qwen3-30b-a3b", "aic_moe_ep_size": 3, "aic_tp_size": 3}"#,
+                "field `aic_tp_size`: tp 3 does not divide",
+            ),
+            (
+                r#"{"aic_system": "h200_sxm"}"#,
+                "field `aic_model_path`: is required",
+            ),
+            (
+                r#"{"aic_model_path": "llama-3.1-405b", "aic_system": "h100_sxm"}"#,
+                "field `num_gpu_blocks`: llama-3.1-405b on h100_sxm (vllm, tp 1) does not fit",
+            ),
+            (
+                r#"{"aic_model_path": "llama-3.1-8b", "perf_model": "aic-db"}"#,
+                "field `perf_model`: `aic-db`",
             ),
         ];
         for (json, expected) in cases {

@@ -10,6 +10,10 @@
 //!   anything but reproduction.
 //! * [`InterpolatedModel`] — a user profile table (JSON or CSV): prefill time by tokens,
 //!   decode time on an (active KV tokens × context) grid, linearly / bilinearly interpolated.
+//! * [`StepModel`] over [`AnalyticalCoster`] (`analytical`) — a per-GPU-SKU op model: a
+//!   [`ModelArch`] on a [`GpuSystem`] with a [`Backend`] and a [`Parallelism`]
+//!   ([`Deployment`]) is walked into a [`ForwardGraph`] of GEMMs, attention, memory ops and
+//!   collectives as AIConfigurator composes a step, and each op is a calibrated roofline.
 //!
 //! Models are pure functions of the shape (no clock, no state), which keeps engines
 //! deterministic and lets callers cache results. Speed-up ratios and the rule for costing a
@@ -22,15 +26,34 @@
 //! assert!((ms - 49.363).abs() < 1e-3);
 //! ```
 
+mod analytical;
+mod arch;
+pub mod calibration;
+mod deployment;
 mod error;
+mod hf_config;
 mod interpolated;
+mod models;
+pub mod ops;
+mod parallel;
 mod polynomial;
+mod step;
+mod system;
 
 use std::fmt;
 
+pub use analytical::AnalyticalCoster;
+pub use arch::{Attention, DType, ModelArch, Moe};
+pub use calibration::{Calibration, Roofline};
+pub use deployment::{DEFAULT_MEMORY_FRACTION, Deployment};
 pub use error::PerfError;
 pub use interpolated::{InterpolatedModel, ProfileTable};
+pub use models::builtin_model_names;
+pub use ops::ForwardGraph;
+pub use parallel::Parallelism;
 pub use polynomial::PolynomialModel;
+pub use step::{OpCoster, StepModel, Work};
+pub use system::{Backend, GpuSystem, RUNTIME_RESERVE_BYTES, SYSTEMS, system_names};
 
 /// One request's share of the prefill work in a pass.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]

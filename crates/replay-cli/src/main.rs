@@ -5,6 +5,7 @@
 //! non-zero exit code.
 
 mod error;
+mod perf_cmd;
 mod run_cmd;
 mod timestamp;
 mod trace_cmd;
@@ -30,6 +31,9 @@ enum Command {
     /// Inspect and generate workload traces.
     #[command(subcommand)]
     Trace(Box<trace_cmd::TraceCommand>),
+    /// Per-GPU timing: predict pass times of a model on a GPU system, tables, listings.
+    #[command(subcommand)]
+    Perf(perf_cmd::PerfCommand),
 }
 
 fn main() -> ExitCode {
@@ -47,5 +51,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run(args) => run_cmd::run(&args),
         Command::Trace(command) => trace_cmd::run(*command),
+        Command::Perf(command) => perf_cmd::run(command),
     }
 }

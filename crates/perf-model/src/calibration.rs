@@ -1,0 +1,281 @@
+//! Per-GPU, per-backend efficiency curves of the analytical model.
+//!
+//! Each [`Roofline`] was fitted (least squares on log latency) to AIConfigurator 0.12.0's
+//! measured kernel tables for that GPU and backend: GEMMs with `n, k ≥ 512` (bf16 and fp8),
+//! full-causal context attention and decode attention with 128-wide heads and a bf16 KV
+//! cache, MoE kernels under AIConfigurator's power-law token distribution, and custom
+//! all-reduce (the fastest variant per message size). `docs/perf-model.md` lists the fit
+//! errors and explains how to refit. Systems without measurements (`mi300x`) borrow the
+//! curves of the closest measured system, scaled by their own peaks.
+
+use crate::system::Backend;
+
+/// A calibrated roofline: see [`crate::AnalyticalCoster`].
+#[derive(Copy, Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Roofline {
+    /// Achieved fraction of peak FLOP/s on compute-bound shapes.
+    pub compute_eff: f64,
+    /// Achieved fraction of peak bandwidth on memory-bound shapes.
+    pub mem_eff: f64,
+    /// Fixed cost per call (launch, prologue, epilogue), µs.
+    pub overhead_us: f64,
+    /// Blend exponent `q` of the two limits (1: sum, large: max).
+    pub sharpness: f64,
+}
+
+/// The fitted curves of one GPU system and backend.
+#[derive(Copy, Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Calibration {
+    /// AIConfigurator's system name the curves were fitted on.
+    pub system: &'static str,
+    /// The backend whose kernels were measured.
+    pub backend: Backend,
+    /// bf16 GEMMs.
+    pub gemm_bf16: Roofline,
+    /// fp8 (and fp4) GEMMs.
+    pub gemm_fp8: Roofline,
+    /// Prefill (context) attention.
+    pub context_attention: Roofline,
+    /// Decode (generation) attention.
+    pub generation_attention: Roofline,
+    /// MoE experts with bf16 weights.
+    pub moe_bf16: Roofline,
+    /// MoE experts with fp8 or fp4 weights.
+    pub moe_low: Roofline,
+    /// All-reduce `(latency µs, fraction of link bandwidth)` at 2, 4 and 8 GPUs.
+    pub all_reduce: [(f64, f64); 3],
+}
+
+impl Calibration {
+    /// The calibration for `system` and `backend`, and the system it was measured on (itself,
+    /// or the stand-in for systems without measurements).
+    pub fn for_system(system: &str, backend: Backend) -> Option<&'static Calibration> {
+        let measured = match system {
+            "mi300x" => "h200_sxm",
+            other => other,
+        };
+        CALIBRATIONS
+            .iter()
+            .find(|c| c.system == measured && c.backend == backend)
+    }
+
+    /// All-reduce `(latency µs, bandwidth fraction)` for a group of `gpus`.
+    pub fn all_reduce(&self, gpus: u32) -> (f64, f64) {
+        match gpus {
+            0..=2 => self.all_reduce[0],
+            3 | 4 => self.all_reduce[1],
+            _ => self.all_reduce[2],
+        }
+    }
+}
+
+const fn rl(compute_eff: f64, mem_eff: f64, overhead_us: f64, sharpness: f64) -> Roofline {
+    Roofline {
+        compute_eff,
+        mem_eff,
+        overhead_us,
+        sharpness,
+    }
+}
+
+/// Every fitted calibration.
+pub static CALIBRATIONS: &[Calibration] = &[
+    Calibration {
+        system: "a100_sxm",
+        backend: Backend::Vllm,
+        gemm_bf16: rl(0.833, 0.765, 5.67, 1.62),
+        gemm_fp8: rl(0.833, 0.765, 5.67, 1.62),
+        context_attention: rl(0.538, 0.289, 13.73, 1.52),
+        generation_attention: rl(0.980, 0.736, 20.27, 1.00),
+        moe_bf16: rl(0.393, 0.853, 21.31, 1.00),
+        moe_low: rl(0.393, 0.853, 21.31, 1.00),
+        all_reduce: [(4.99, 0.566), (5.79, 0.575), (7.57, 0.589)],
+    },
+    Calibration {
+        system: "a100_sxm",
+        backend: Backend::Sglang,
+        gemm_bf16: rl(0.768, 0.775, 6.51, 1.54),
+        gemm_fp8: rl(0.768, 0.775, 6.51, 1.54),
+        context_attention: rl(0.634, 0.527, 15.83, 1.15),
+        generation_attention: rl(0.422, 0.482, 21.52, 1.78),
+        moe_bf16: rl(0.382, 0.893, 37.47, 1.00),
+        moe_low: rl(0.382, 0.893, 37.47, 1.00),
+        all_reduce: [(5.18, 0.602), (5.83, 0.602), (7.01, 0.606)],
+    },
+    Calibration {
+        system: "a100_sxm",
+        backend: Backend::Trtllm,
+        gemm_bf16: rl(0.817, 0.795, 5.71, 1.62),
+        gemm_fp8: rl(0.817, 0.795, 5.71, 1.62),
+        context_attention: rl(0.458, 0.249, 13.75, 1.23),
+        generation_attention: rl(0.400, 1.043, 31.24, 1.00),
+        moe_bf16: rl(0.452, 1.078, 58.84, 1.00),
+        moe_low: rl(0.452, 1.078, 58.84, 1.00),
+        all_reduce: [(4.36, 0.476), (5.19, 0.506), (7.17, 0.468)],
+    },
+    Calibration {
+        system: "h100_sxm",
+        backend: Backend::Vllm,
+        gemm_bf16: rl(0.810, 0.866, 3.63, 2.51),
+        gemm_fp8: rl(0.491, 0.902, 7.68, 1.00),
+        context_attention: rl(0.638, 0.362, 13.33, 1.24),
+        generation_attention: rl(0.400, 0.883, 12.33, 2.10),
+        moe_bf16: rl(0.436, 0.945, 24.01, 1.00),
+        moe_low: rl(0.231, 0.892, 41.94, 1.00),
+        all_reduce: [(4.29, 0.582), (4.98, 0.647), (5.74, 0.796)],
+    },
+    Calibration {
+        system: "h100_sxm",
+        backend: Backend::Sglang,
+        gemm_bf16: rl(0.752, 0.841, 3.89, 2.61),
+        gemm_fp8: rl(0.537, 0.850, 6.93, 1.11),
+        context_attention: rl(0.591, 0.455, 11.18, 1.37),
+        generation_attention: rl(0.400, 0.937, 10.39, 2.00),
+        moe_bf16: rl(0.373, 0.933, 19.18, 1.00),
+        moe_low: rl(0.135, 0.231, 26.73, 1.00),
+        all_reduce: [(2.56, 0.663), (2.99, 0.662), (5.31, 0.756)],
+    },
+    Calibration {
+        system: "h100_sxm",
+        backend: Backend::Trtllm,
+        gemm_bf16: rl(0.776, 0.820, 3.46, 2.57),
+        gemm_fp8: rl(0.578, 0.891, 13.67, 1.36),
+        context_attention: rl(0.500, 0.252, 17.56, 1.61),
+        generation_attention: rl(0.400, 0.712, 18.13, 1.00),
+        moe_bf16: rl(0.420, 0.996, 26.77, 1.00),
+        moe_low: rl(0.184, 0.825, 60.67, 1.00),
+        all_reduce: [(2.75, 0.622), (3.25, 0.581), (4.12, 0.594)],
+    },
+    Calibration {
+        system: "h200_sxm",
+        backend: Backend::Vllm,
+        gemm_bf16: rl(0.798, 0.834, 3.91, 2.84),
+        gemm_fp8: rl(0.508, 0.824, 8.23, 1.00),
+        context_attention: rl(0.628, 0.269, 13.26, 1.24),
+        generation_attention: rl(0.941, 0.835, 12.80, 1.36),
+        moe_bf16: rl(0.454, 0.961, 26.71, 1.00),
+        moe_low: rl(0.228, 0.713, 43.50, 1.00),
+        all_reduce: [(4.47, 0.602), (4.91, 0.666), (5.66, 0.841)],
+    },
+    Calibration {
+        system: "h200_sxm",
+        backend: Backend::Sglang,
+        gemm_bf16: rl(0.722, 0.844, 4.22, 2.50),
+        gemm_fp8: rl(0.582, 0.810, 7.12, 1.00),
+        context_attention: rl(0.570, 0.346, 11.18, 1.40),
+        generation_attention: rl(0.400, 0.891, 10.91, 2.63),
+        moe_bf16: rl(0.391, 0.933, 20.71, 1.00),
+        moe_low: rl(0.146, 0.230, 26.84, 1.00),
+        all_reduce: [(2.49, 0.662), (3.00, 0.681), (4.08, 0.728)],
+    },
+    Calibration {
+        system: "h200_sxm",
+        backend: Backend::Trtllm,
+        gemm_bf16: rl(0.777, 0.817, 3.84, 2.57),
+        gemm_fp8: rl(0.566, 0.892, 13.90, 1.56),
+        context_attention: rl(0.503, 0.187, 17.65, 1.62),
+        generation_attention: rl(0.400, 0.629, 19.23, 1.00),
+        moe_bf16: rl(0.453, 0.963, 29.01, 1.00),
+        moe_low: rl(0.170, 0.742, 66.06, 1.00),
+        all_reduce: [(2.69, 0.641), (3.24, 0.605), (4.12, 0.618)],
+    },
+    Calibration {
+        system: "b200_sxm",
+        backend: Backend::Vllm,
+        gemm_bf16: rl(0.720, 0.797, 3.40, 2.32),
+        gemm_fp8: rl(0.446, 0.703, 8.46, 1.00),
+        context_attention: rl(0.513, 0.193, 12.39, 1.88),
+        generation_attention: rl(0.400, 1.007, 9.83, 1.17),
+        moe_bf16: rl(0.349, 0.986, 20.27, 1.00),
+        moe_low: rl(0.080, 0.613, 21.94, 1.00),
+        all_reduce: [(7.61, 0.445), (8.13, 0.543), (9.72, 0.634)],
+    },
+    Calibration {
+        system: "b200_sxm",
+        backend: Backend::Sglang,
+        gemm_bf16: rl(0.672, 0.794, 3.70, 2.03),
+        gemm_fp8: rl(0.486, 0.692, 7.24, 1.22),
+        context_attention: rl(0.492, 0.238, 16.11, 2.15),
+        generation_attention: rl(0.400, 1.068, 10.23, 1.00),
+        moe_bf16: rl(0.412, 0.938, 14.59, 1.00),
+        moe_low: rl(0.055, 0.545, 18.31, 1.00),
+        all_reduce: [(4.11, 0.549), (4.98, 0.563), (5.95, 0.570)],
+    },
+    Calibration {
+        system: "b200_sxm",
+        backend: Backend::Trtllm,
+        gemm_bf16: rl(0.676, 0.745, 3.12, 2.40),
+        gemm_fp8: rl(0.553, 0.857, 16.02, 1.11),
+        context_attention: rl(0.475, 0.148, 20.64, 1.61),
+        generation_attention: rl(0.400, 0.986, 15.77, 1.00),
+        moe_bf16: rl(0.342, 0.948, 30.21, 1.00),
+        moe_low: rl(0.035, 0.177, 37.02, 1.00),
+        all_reduce: [(4.77, 0.553), (5.26, 0.521), (6.26, 0.495)],
+    },
+    Calibration {
+        system: "gb200",
+        backend: Backend::Vllm,
+        gemm_bf16: rl(0.658, 0.774, 3.37, 2.94),
+        gemm_fp8: rl(0.436, 0.762, 8.46, 1.00),
+        context_attention: rl(0.474, 0.197, 12.86, 1.92),
+        generation_attention: rl(0.400, 1.010, 10.44, 1.17),
+        moe_bf16: rl(0.448, 0.950, 11.17, 1.00),
+        moe_low: rl(0.079, 0.612, 20.73, 1.00),
+        all_reduce: [(5.11, 0.202), (5.72, 0.486), (5.72, 0.486)],
+    },
+    Calibration {
+        system: "gb200",
+        backend: Backend::Sglang,
+        gemm_bf16: rl(0.659, 0.784, 3.50, 2.11),
+        gemm_fp8: rl(0.489, 0.682, 7.16, 1.19),
+        context_attention: rl(0.474, 0.249, 16.28, 2.17),
+        generation_attention: rl(0.400, 1.041, 10.57, 1.00),
+        moe_bf16: rl(0.383, 0.946, 14.23, 1.00),
+        moe_low: rl(0.053, 0.545, 17.71, 1.00),
+        all_reduce: [(3.99, 0.553), (4.61, 0.572), (4.61, 0.572)],
+    },
+    Calibration {
+        system: "gb200",
+        backend: Backend::Trtllm,
+        gemm_bf16: rl(0.653, 0.730, 3.06, 2.47),
+        gemm_fp8: rl(0.517, 0.872, 15.65, 1.06),
+        context_attention: rl(0.480, 0.150, 20.86, 1.59),
+        generation_attention: rl(0.400, 0.975, 16.45, 1.00),
+        moe_bf16: rl(0.326, 0.992, 31.55, 1.00),
+        moe_low: rl(0.034, 0.187, 36.00, 1.00),
+        all_reduce: [(4.05, 0.540), (4.98, 0.513), (4.98, 0.513)],
+    },
+    Calibration {
+        system: "l40s",
+        backend: Backend::Vllm,
+        gemm_bf16: rl(0.641, 0.880, 1.37, 1.92),
+        gemm_fp8: rl(0.515, 0.841, 5.07, 1.00),
+        context_attention: rl(0.489, 0.760, 8.66, 1.49),
+        generation_attention: rl(1.491, 1.237, 10.55, 8.93),
+        moe_bf16: rl(0.428, 0.919, 0.00, 1.00),
+        moe_low: rl(0.241, 0.838, 6.55, 1.23),
+        all_reduce: [(5.33, 0.597), (12.61, 0.120), (22.77, 0.066)],
+    },
+    Calibration {
+        system: "l40s",
+        backend: Backend::Sglang,
+        gemm_bf16: rl(0.552, 0.853, 1.75, 2.01),
+        gemm_fp8: rl(0.394, 0.895, 3.30, 1.43),
+        context_attention: rl(0.576, 1.200, 5.23, 1.00),
+        generation_attention: rl(0.400, 1.500, 6.33, 4.09),
+        moe_bf16: rl(0.279, 0.883, 0.00, 1.00),
+        moe_low: rl(0.193, 0.193, 0.00, 1.00),
+        all_reduce: [(5.82, 0.599), (13.36, 0.118), (25.12, 0.060)],
+    },
+    Calibration {
+        system: "l40s",
+        backend: Backend::Trtllm,
+        gemm_bf16: rl(0.608, 1.045, 1.63, 1.53),
+        gemm_fp8: rl(0.478, 0.995, 10.28, 1.51),
+        context_attention: rl(0.395, 0.652, 10.30, 1.00),
+        generation_attention: rl(0.400, 1.182, 11.28, 1.00),
+        moe_bf16: rl(0.348, 0.886, 0.00, 1.00),
+        moe_low: rl(0.348, 0.886, 0.00, 1.00),
+        all_reduce: [(7.65, 0.568), (13.07, 0.156), (23.79, 0.049)],
+    },
+];
