@@ -9,10 +9,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value, json};
 use servesim_engine::EngineArgs;
+use servesim_planner::config::{PlannerConfig, PlannerMode, PolicyKind};
 use servesim_replay::report::{render_table, report_json};
 use servesim_replay::{
-    AdmissionMode, Observer, ReplayConfig, RequestRecord, RouterMode, Topology, TransferConfig,
-    replay,
+    AdmissionMode, Observer, PlanningConfig, ReplayConfig, RequestRecord, RouterMode, Topology,
+    TransferConfig, replay,
 };
 use servesim_router::KvRouterConfig;
 use servesim_trace::synth::{ArrivalProcess, DelayDist, LengthDist, PrefixSharing, SyntheticSpec};
@@ -44,6 +45,16 @@ pub(crate) struct RunArgs {
     /// Disaggregated serving: decode engine arguments (JSON or @FILE, `worker_type: decode`).
     #[arg(long, value_name = "JSON|@FILE")]
     decode_engine_args: Option<String>,
+    /// Put a planner in the loop: a JSON or YAML file, or inline JSON (the reference's
+    /// PlannerConfig keys).
+    #[arg(long, value_name = "FILE|JSON")]
+    planner_config: Option<String>,
+    /// Scaling policy: planner (default with --planner-config), static, hpa or kpa.
+    #[arg(long, value_name = "POLICY")]
+    scaling_policy: Option<PolicyKind>,
+    /// Points per axis of the planner's pre-deployment sweep of the engine's timing model.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    benchmark_granularity: u32,
     /// KV-router settings as JSON or @FILE (the reference's KvRouterConfig keys).
     #[arg(long, value_name = "JSON|@FILE")]
     router_config: Option<String>,
@@ -279,8 +290,9 @@ pub(crate) fn engine_config(
 }
 
 impl RunArgs {
-    /// The serving topology and its description for the report.
-    fn topology(&self) -> Result<(Topology, Value), CliError> {
+    /// The serving topology, its description for the report, and the engines' tensor-
+    /// parallel sizes (prefill, decode) — the default GPUs per replica of the planner.
+    fn topology(&self) -> Result<(Topology, Value, (u32, u32)), CliError> {
         let usage = |m: &str| Err(CliError::Usage(m.to_owned()));
         let staged = self.prefill_engine_args.is_some() || self.decode_engine_args.is_some();
         if !staged {
@@ -291,15 +303,17 @@ impl RunArgs {
                     "--num-prefill-workers / --num-decode-workers only apply to disaggregated serving (give --prefill-engine-args and --decode-engine-args)",
                 );
             }
-            let (_, engine) =
+            let (args, engine) =
                 engine_config("--extra-engine-args", self.extra_engine_args.as_deref())?;
             let description = json!({ "kind": "aggregated", "num_workers": self.num_workers, "engine": engine.to_json() });
+            let tp = args.aic_tp_size.unwrap_or(1);
             return Ok((
                 Topology::Aggregated {
                     workers: self.num_workers,
                     engine,
                 },
                 description,
+                (tp, tp),
             ));
         }
         if self.extra_engine_args.is_some() {
@@ -345,6 +359,10 @@ impl RunArgs {
             "kv_bytes_per_token": transfer.kv_bytes_per_token,
             "kv_transfer_bandwidth_gbps": transfer.bandwidth_gbps,
         });
+        let tp = (
+            prefill_args.aic_tp_size.unwrap_or(1),
+            decode_args.aic_tp_size.unwrap_or(1),
+        );
         Ok((
             Topology::Disaggregated {
                 prefill_workers,
@@ -354,7 +372,52 @@ impl RunArgs {
                 transfer,
             },
             description,
+            tp,
         ))
+    }
+
+    /// The scaling policy in the loop (`--planner-config`, `--scaling-policy`), with GPUs
+    /// per replica defaulting to the engines' tensor-parallel sizes.
+    fn planning(&self, tp: (u32, u32)) -> Result<Option<PlanningConfig>, CliError> {
+        let planner = match (&self.planner_config, self.scaling_policy) {
+            (None, None) => return Ok(None),
+            (Some(value), _) => {
+                let text = match value.strip_prefix('@') {
+                    Some(path) => path.to_owned(),
+                    None => value.clone(),
+                };
+                PlannerConfig::parse(&text)
+                    .map_err(|e| CliError::Usage(format!("--planner-config: {e}")))?
+            }
+            (None, Some(_)) => {
+                let mode = if self.prefill_engine_args.is_some() {
+                    PlannerMode::Disagg
+                } else {
+                    PlannerMode::Agg
+                };
+                PlannerConfig {
+                    mode,
+                    ..PlannerConfig::default()
+                }
+            }
+        };
+        let planner = PlannerConfig {
+            scaling_policy: self.scaling_policy.unwrap_or(planner.scaling_policy),
+            ..planner
+        };
+        let validated = planner
+            .validate()
+            .map_err(|e| CliError::Usage(format!("--planner-config: {e}")))?;
+        for warning in &validated.warnings {
+            eprintln!("warning: --planner-config: {warning}");
+        }
+        let planner = validated.config;
+        Ok(Some(PlanningConfig {
+            prefill_gpus: planner.prefill_engine_num_gpu.unwrap_or(tp.0),
+            decode_gpus: planner.decode_engine_num_gpu.unwrap_or(tp.1),
+            planner,
+            benchmark_granularity: self.benchmark_granularity,
+        }))
     }
 
     /// The KV-router settings (`--router-config`).
@@ -434,7 +497,8 @@ fn report_path(given: Option<&Path>) -> PathBuf {
 
 pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
     args.validate()?;
-    let (topology, topology_description) = args.topology()?;
+    let (topology, topology_description, tp) = args.topology()?;
+    let planning = args.planning(tp)?;
     let router_config = args.router_config()?;
     let admission = match args.replay_concurrency {
         Some(n) => AdmissionMode::Concurrency(n),
@@ -446,6 +510,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
         router_config,
         admission,
         seed: args.seed,
+        planning,
     };
     let (workload, workload_description) = args.workload(config.block_size())?;
     let jsonl = match &args.requests_jsonl {
@@ -526,6 +591,44 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
             "{}",
             render_table(&outcome.metrics, wall_time_ms, Some(&name))
         );
+        if let Some(planning) = &outcome.planning {
+            print!("{}", render_planning(planning));
+        }
     }
     Ok(())
+}
+
+/// The scaling events and planner summary printed after the table.
+fn render_planning(planning: &servesim_replay::PlanningSummary) -> String {
+    let mut out = String::from("Scaling events:\n");
+    for e in &planning.scaling_events {
+        let component = match e.component {
+            servesim_planner::observe::Component::Prefill => "prefill",
+            servesim_planner::observe::Component::Decode => "decode",
+        };
+        out += &format!(
+            "  t={:.1}s [{component}]: {} -> {} workers ({})\n",
+            e.time_s, e.from, e.to, e.direction
+        );
+    }
+    if planning.scaling_events.is_empty() {
+        out += "  (none)\n";
+    }
+    let sla = &planning.sla;
+    out += &format!("Scaling policy: {}\n", planning.policy);
+    out += &format!("Planner ticks: {}\n", planning.ticks);
+    out += &format!("GPU hours: {:.4}\n", planning.gpu_hours);
+    out += &format!(
+        "SLA attainment: TTFT ≤ {} ms {:.1}%, ITL ≤ {} ms {:.1}%, both {:.1}%\n",
+        sla.ttft_target_ms,
+        sla.ttft * 100.0,
+        sla.itl_target_ms,
+        sla.itl * 100.0,
+        sla.both * 100.0
+    );
+    out += &format!(
+        "Goodput: {:.1} requests per GPU-hour\n",
+        sla.goodput_per_gpu_hour
+    );
+    out
 }

@@ -104,6 +104,8 @@ pub struct ReplayConfig {
     pub admission: AdmissionMode,
     /// Seed of every random choice made during the replay.
     pub seed: u64,
+    /// A scaling policy in the loop (`--planner-config`).
+    pub planning: Option<crate::planning::PlanningConfig>,
 }
 
 impl ReplayConfig {
@@ -121,6 +123,7 @@ impl ReplayConfig {
             router_config: KvRouterConfig::default(),
             admission,
             seed,
+            planning: None,
         }
     }
 
@@ -174,6 +177,23 @@ impl ReplayConfig {
                 if !(transfer.bandwidth_gbps.is_finite() && transfer.bandwidth_gbps > 0.0) {
                     return fail("`kv_transfer_bandwidth` must be > 0 GB/s");
                 }
+            }
+        }
+        if let Some(planning) = &self.planning {
+            use servesim_planner::config::PlannerMode;
+            let aggregated = matches!(self.topology, Topology::Aggregated { .. });
+            match (planning.planner.mode, aggregated) {
+                (PlannerMode::Agg, false) => {
+                    return fail(
+                        "--planner-config: `mode: agg` needs an aggregated deployment (--extra-engine-args)",
+                    );
+                }
+                (PlannerMode::Disagg | PlannerMode::Prefill | PlannerMode::Decode, true) => {
+                    return fail(
+                        "--planner-config: `mode` disagg/prefill/decode needs a disaggregated deployment (--prefill-engine-args / --decode-engine-args); use `mode: agg`",
+                    );
+                }
+                _ => {}
             }
         }
         if self.admission == AdmissionMode::Concurrency(0) {

@@ -15,6 +15,7 @@ mod collector;
 mod config;
 mod error;
 mod metrics;
+mod planning;
 pub mod report;
 mod sim;
 mod transfer;
@@ -26,7 +27,8 @@ pub use admission::AdmissionMode;
 pub use collector::{Collector, RequestRecord};
 pub use config::{ReplayConfig, RouterMode, Topology, TransferConfig};
 pub use error::ReplayError;
-pub use metrics::{Distribution, Metrics, STATS};
+pub use metrics::{Distribution, Metrics, STATS, SlaAttainment};
+pub use planning::{PlanningConfig, PlanningSummary, ScalingEvent};
 pub use sim::{NoObserver, Observer, replay};
 
 /// How much happened during a replay.
@@ -113,6 +115,8 @@ pub struct ReplayOutcome {
     pub pools: Vec<PoolSummary>,
     /// KV transfers (disaggregated replays only).
     pub transfers: Option<TransferSummary>,
+    /// What the scaling policy did (replays with a planner only).
+    pub planning: Option<PlanningSummary>,
     /// Simulated time when the last event happened.
     pub end_time: SimTime,
     /// Per-request records and the gap histogram.

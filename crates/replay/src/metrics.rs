@@ -105,6 +105,62 @@ impl Distribution {
     }
 }
 
+/// How many requests met the SLA targets.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SlaAttainment {
+    /// TTFT target, ms.
+    pub ttft_target_ms: f64,
+    /// ITL target, ms (compared with each request's mean inter-token latency, its TPOT).
+    pub itl_target_ms: f64,
+    /// Share of completed requests with TTFT ≤ target.
+    pub ttft: f64,
+    /// Share of completed requests with mean ITL ≤ target (single-token requests count as met).
+    pub itl: f64,
+    /// Share meeting both.
+    pub both: f64,
+    /// Requests meeting both targets per GPU-hour.
+    pub goodput_per_gpu_hour: f64,
+}
+
+impl SlaAttainment {
+    /// Attainment of the completed requests of `collector` over `gpu_hours`.
+    pub fn of(collector: &Collector, ttft_ms: f64, itl_ms: f64, gpu_hours: f64) -> SlaAttainment {
+        let (mut done, mut ttft_ok, mut itl_ok, mut both) = (0u64, 0u64, 0u64, 0u64);
+        for r in collector.records() {
+            let (Some(first), Some(last)) = (r.first_token, r.completed) else {
+                continue;
+            };
+            done += 1;
+            let t = first.saturating_sub(r.arrival).as_millis_f64() <= ttft_ms;
+            let i = r.output_tokens < 2
+                || last.saturating_sub(first).as_millis_f64() / f64::from(r.output_tokens - 1)
+                    <= itl_ms;
+            ttft_ok += u64::from(t);
+            itl_ok += u64::from(i);
+            both += u64::from(t && i);
+        }
+        let share = |n: u64| {
+            if done == 0 {
+                0.0
+            } else {
+                n as f64 / done as f64
+            }
+        };
+        SlaAttainment {
+            ttft_target_ms: ttft_ms,
+            itl_target_ms: itl_ms,
+            ttft: share(ttft_ok),
+            itl: share(itl_ok),
+            both: share(both),
+            goodput_per_gpu_hour: if gpu_hours > 0.0 {
+                both as f64 / gpu_hours
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
 /// Every metric of a replay.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Metrics {

@@ -31,6 +31,9 @@ pub fn report_json(
         "pools".into(),
         serde_json::to_value(&outcome.pools).unwrap_or(Value::Null),
     );
+    if let Some(planning) = &outcome.planning {
+        map_planning(&mut servesim, planning);
+    }
     if let Some(transfers) = &outcome.transfers {
         servesim.insert(
             "kv_transfer".into(),
@@ -43,6 +46,13 @@ pub fn report_json(
     );
     map.insert("servesim".into(), Value::Object(servesim));
     Value::Object(map)
+}
+
+fn map_planning(servesim: &mut Map<String, Value>, planning: &crate::PlanningSummary) {
+    servesim.insert(
+        "planner".into(),
+        serde_json::to_value(planning).unwrap_or(Value::Null),
+    );
 }
 
 /// Formats like Python's `{:,.2f}`: thousands separators, two decimals.

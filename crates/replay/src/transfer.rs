@@ -52,6 +52,11 @@ impl Links {
         }
     }
 
+    /// Adds a link (for a prefill worker added by a scaler).
+    pub(crate) fn add_link(&mut self) {
+        self.links.push(Link::default());
+    }
+
     /// Drains the bytes sent since the last update; returns transfers that completed.
     fn advance(&mut self, link: usize, now: SimTime, finished: &mut Vec<Finished>) {
         let bytes_per_us = self.bytes_per_us;

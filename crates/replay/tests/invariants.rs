@@ -61,6 +61,7 @@ proptest! {
             router_config: KvRouterConfig { router_queue_threshold: Some(0.2), ..KvRouterConfig::default() },
             admission: concurrency.map_or(AdmissionMode::Trace, AdmissionMode::Concurrency),
             seed,
+            planning: None,
         };
         let outcome = replay(&workload, &config, &mut NoObserver).unwrap();
         prop_assert_eq!(outcome.metrics.completed_requests, workload.len() as u64);

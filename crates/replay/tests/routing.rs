@@ -45,6 +45,7 @@ fn disaggregated(prefill: u32, decode: u32, bandwidth_gbps: f64, mode: RouterMod
         router_config: KvRouterConfig::default(),
         admission: AdmissionMode::Trace,
         seed: 42,
+        planning: None,
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! 1. passes ending now deliver their effects (tokens, completions — which may make
 //!    dependent requests ready —, router lifecycle updates, prefill hand-offs);
-//! 2. KV transfers finishing now hand their request to its decode worker;
+//! 2. timers due now fire: KV transfers finishing, workers becoming ready, planner ticks;
 //! 3. requests a router held back and can now release are dispatched;
 //! 4. requests ready now arrive and are routed;
 //! 5. idle workers with work start their next pass(es).
@@ -12,26 +12,33 @@
 //! A worker may run several decode passes in one call ([`Scheduler::run_until`]) up to a
 //! *horizon*: the next instant anything could change it. Without couplings between workers
 //! (no request dependencies, no closed loop, no request held by a router, no
-//! disaggregation) that is the next arrival; otherwise it is also the next event of any kind.
+//! disaggregation) that is the next arrival or timer; otherwise it is also the next pass end
+//! of any other worker.
+
+mod fleet;
+mod tick;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
 use servesim_engine::{
-    EngineConfig, EngineRequest, PassOutput, RequestId, Scheduler, SignalKind, new_engine,
+    EngineConfig, EngineRequest, ForwardPassMetrics, PassOutput, RequestId, Scheduler, SignalKind,
 };
-use servesim_perf::PrefillChunk;
+use servesim_perf::{PassShape, PrefillChunk};
+use servesim_planner::observe::Component;
 use servesim_router::kv::PrefillEstimator;
 use servesim_router::{
     KvRouter, KvRouterConfig, RoundRobin, RouteRequest, Routed, Router, WorkerId,
 };
 use servesim_trace::{NodeId, SimTime, Workload};
 
+use self::fleet::Lifecycle;
 use crate::admission::{Admission, AdmissionMode};
 use crate::collector::{Collector, RequestRecord};
 use crate::config::{ReplayConfig, RouterMode, Topology, TransferConfig};
 use crate::error::ReplayError;
 use crate::metrics::Distribution;
+use crate::planning::Planning;
 use crate::transfer::{Finished, Links, Wakeup};
 use crate::{EventCounts, PoolKind, PoolSummary, ReplayOutcome, TransferSummary, WorkerSummary};
 
@@ -57,8 +64,10 @@ struct Worker {
     pool: usize,
     local: WorkerId,
     engine: Box<dyn Scheduler>,
+    state: Lifecycle,
     busy: bool,
     pending: PassOutput,
+    last_fpm: ForwardPassMetrics,
     requests: u64,
     input_tokens: u64,
     reused_tokens: u64,
@@ -66,6 +75,7 @@ struct Worker {
 
 struct Pool {
     kind: PoolKind,
+    engine: EngineConfig,
     router: Box<dyn Router>,
     /// Global worker index of each local worker id.
     workers: Vec<usize>,
@@ -73,6 +83,17 @@ struct Pool {
     held: BTreeMap<u64, (EngineRequest, SimTime)>,
     queue_times_ms: Vec<f64>,
     queued: u64,
+    gpus_per_worker: u32,
+}
+
+impl Pool {
+    /// The planner's name for the pool.
+    fn component(&self) -> Component {
+        match self.kind {
+            PoolKind::Prefill => Component::Prefill,
+            PoolKind::Aggregated | PoolKind::Decode => Component::Decode,
+        }
+    }
 }
 
 /// Events other than pass ends, in time order.
@@ -80,6 +101,10 @@ struct Pool {
 enum Timer {
     /// A KV link may have finished a transfer.
     Transfer { link: usize, version: u64 },
+    /// A started worker becomes ready.
+    WorkerReady { worker: usize },
+    /// The scaling policy's next tick.
+    PlannerTick,
 }
 
 struct Disagg {
@@ -98,6 +123,7 @@ struct Sim<'w, 'o> {
     workers: Vec<Worker>,
     pools: Vec<Pool>,
     disagg: Option<Disagg>,
+    planning: Option<Planning>,
     admission: Admission,
     collector: Collector,
     pass_ends: BinaryHeap<Reverse<(SimTime, u64, usize)>>,
@@ -126,7 +152,7 @@ fn make_router(
                     new_tokens,
                     context_tokens: cached,
                 }];
-                timing.pass_time(&servesim_perf::PassShape {
+                timing.pass_time(&PassShape {
                     prefill: &chunk,
                     decode: Default::default(),
                 })
@@ -177,74 +203,62 @@ pub fn replay(
             message: "field `timestamp`: required on the first turn of a session for trace-mode replay (or replay closed-loop with --replay-concurrency)".to_owned(),
         });
     }
-    let pool_specs: Vec<(PoolKind, u32, &EngineConfig, KvRouterConfig)> = match &config.topology {
-        Topology::Aggregated { workers, engine } => {
-            vec![(
-                PoolKind::Aggregated,
-                *workers,
-                engine,
-                config.router_config.clone(),
-            )]
-        }
-        Topology::Disaggregated {
-            prefill_workers,
-            prefill,
-            decode_workers,
-            decode,
-            ..
-        } => vec![
-            (
-                PoolKind::Prefill,
-                *prefill_workers,
+    let planning_gpus = config
+        .planning
+        .as_ref()
+        .map(|p| (p.prefill_gpus, p.decode_gpus));
+    let pool_specs: Vec<(PoolKind, u32, &EngineConfig, KvRouterConfig, u32)> =
+        match &config.topology {
+            Topology::Aggregated { workers, engine } => {
+                let gpus = planning_gpus.map_or(1, |g| g.1);
+                vec![(
+                    PoolKind::Aggregated,
+                    *workers,
+                    engine,
+                    config.router_config.clone(),
+                    gpus,
+                )]
+            }
+            Topology::Disaggregated {
+                prefill_workers,
                 prefill,
-                config.router_config.for_prefill_pool(),
-            ),
-            (
-                PoolKind::Decode,
-                *decode_workers,
+                decode_workers,
                 decode,
-                config.router_config.for_decode_pool(),
-            ),
-        ],
-    };
-    let mut workers = Vec::new();
+                ..
+            } => vec![
+                (
+                    PoolKind::Prefill,
+                    *prefill_workers,
+                    prefill,
+                    config.router_config.for_prefill_pool(),
+                    planning_gpus.map_or(1, |g| g.0),
+                ),
+                (
+                    PoolKind::Decode,
+                    *decode_workers,
+                    decode,
+                    config.router_config.for_decode_pool(),
+                    planning_gpus.map_or(1, |g| g.1),
+                ),
+            ],
+        };
     let mut pools = Vec::new();
-    for (index, (kind, count, engine, router_config)) in pool_specs.into_iter().enumerate() {
+    for (index, (kind, _, engine, router_config, gpus)) in pool_specs.iter().enumerate() {
         let seed = config.seed.wrapping_add(index as u64);
-        let mut router = make_router(config.router_mode, router_config, engine, seed);
-        let mut members = Vec::new();
-        for local in 0..count {
-            let mut engine_core = new_engine(engine.clone());
-            engine_core.record_kv_events(router.wants_kv_events());
-            router.add_worker(WorkerId(local), SimTime::ZERO);
-            members.push(workers.len());
-            workers.push(Worker {
-                pool: index,
-                local: WorkerId(local),
-                engine: engine_core,
-                busy: false,
-                pending: PassOutput::default(),
-                requests: 0,
-                input_tokens: 0,
-                reused_tokens: 0,
-            });
-        }
         pools.push(Pool {
-            kind,
-            router,
-            workers: members,
+            kind: *kind,
+            engine: (*engine).clone(),
+            router: make_router(config.router_mode, router_config.clone(), engine, seed),
+            workers: Vec::new(),
             held: BTreeMap::new(),
             queue_times_ms: Vec::new(),
             queued: 0,
+            gpus_per_worker: *gpus,
         });
     }
     let disagg = match &config.topology {
-        Topology::Disaggregated {
-            prefill_workers,
-            transfer,
-            ..
-        } => Some(Disagg {
-            links: Links::new(*prefill_workers as usize, transfer.bandwidth_gbps),
+        Topology::Disaggregated { transfer, .. } => Some(Disagg {
+            links: Links::new(0, transfer.bandwidth_gbps),
             config: *transfer,
             decode_requests: BTreeMap::new(),
             in_transfer: BTreeMap::new(),
@@ -253,6 +267,12 @@ pub fn replay(
         }),
         Topology::Aggregated { .. } => None,
     };
+    let planning = config.planning.as_ref().map(|p| match &config.topology {
+        Topology::Aggregated { engine, .. } => Planning::new(p, None, engine),
+        Topology::Disaggregated {
+            prefill, decode, ..
+        } => Planning::new(p, Some(prefill), decode),
+    });
     let has_dependencies = (0..workload.len()).any(|i| !workload.deps(NodeId(i as u32)).is_empty());
     let coupled = has_dependencies
         || matches!(config.admission, AdmissionMode::Concurrency(_))
@@ -260,9 +280,10 @@ pub fn replay(
     let mut sim = Sim {
         workload,
         block_size: config.block_size(),
-        workers,
+        workers: Vec::new(),
         pools,
         disagg,
+        planning,
         admission: Admission::new(workload, config.admission),
         collector: Collector::new(workload.len()),
         pass_ends: BinaryHeap::new(),
@@ -275,6 +296,15 @@ pub fn replay(
         finished_transfers: Vec::new(),
         observer,
     };
+    for (pool, (_, count, ..)) in pool_specs.iter().enumerate() {
+        for _ in 0..*count {
+            sim.add_worker(pool, SimTime::ZERO, true);
+        }
+    }
+    if let Some(planning) = &sim.planning {
+        let at = planning.next_tick();
+        sim.schedule(at, Timer::PlannerTick);
+    }
     let end = sim.run()?;
     Ok(sim.outcome(end))
 }
@@ -300,25 +330,46 @@ impl Sim<'_, '_> {
                 self.observer
                     .progress(now, self.completed, self.workload.len());
             }
-            let next = earliest([
+            // Work that advances by itself: passes, transfers, worker start-ups, arrivals.
+            let progressing = earliest([
                 self.pass_ends.peek().map(|Reverse((t, ..))| *t),
-                self.timers.peek().map(|Reverse((t, ..))| *t),
+                self.timers
+                    .iter()
+                    .filter(|Reverse((_, _, timer))| *timer != Timer::PlannerTick)
+                    .map(|Reverse((t, ..))| *t)
+                    .min(),
                 self.admission.next_time(self.workload),
             ]);
+            let in_flight = self.admission.in_flight();
+            let tick = self
+                .timers
+                .iter()
+                .filter(|Reverse((_, _, timer))| *timer == Timer::PlannerTick)
+                .map(|Reverse((t, ..))| *t)
+                .min();
+            // Ticks keep running while work remains; they alone can only help a request a
+            // router holds (by adding a worker), never finish one that nothing drives.
+            let held = self.pools.iter().any(|p| !p.held.is_empty());
+            let next = match (progressing, tick) {
+                (Some(p), Some(t)) => Some(p.min(t)),
+                (Some(p), None) => Some(p),
+                (None, Some(t)) if in_flight > 0 && held => Some(t),
+                _ => None,
+            };
             match next {
                 Some(t) => now = t.max(now),
-                None if self.admission.in_flight() > 0 => {
-                    return Err(ReplayError::DeadEnd {
-                        at: now,
-                        in_flight: self.admission.in_flight(),
-                    });
-                }
+                None if in_flight > 0 => return Err(ReplayError::DeadEnd { at: now, in_flight }),
                 None => break,
             }
         }
         self.observer
             .progress(now, self.completed, self.workload.len());
         Ok(now)
+    }
+
+    fn schedule(&mut self, at: SimTime, timer: Timer) {
+        self.event_seq += 1;
+        self.timers.push(Reverse((at, self.event_seq, timer)));
     }
 
     fn outcome(self, end: SimTime) -> ReplayOutcome {
@@ -354,6 +405,7 @@ impl Sim<'_, '_> {
                 }
             })
             .collect();
+        let planning = self.planning_summary(end);
         let transfers = self.disagg.map(|mut d| TransferSummary {
             transfers: d.times_ms.len() as u64,
             bytes: d.bytes,
@@ -366,6 +418,7 @@ impl Sim<'_, '_> {
             counts: self.counts,
             pools,
             transfers,
+            planning,
             end_time: end,
             collector: self.collector,
         }
@@ -385,11 +438,17 @@ impl Sim<'_, '_> {
             for run in &out.token_runs {
                 self.collector.add_gaps(run.gap, run.count);
             }
-            out.clear();
+            let component = self.pools[self.workers[w].pool].component();
+            if let Some(planning) = &mut self.planning {
+                planning.on_pass(component, &out.fpm);
+            }
             let worker = &mut self.workers[w];
+            worker.last_fpm = out.fpm;
+            out.clear();
             worker.pending = out;
             worker.busy = false;
             self.to_drive.push(w);
+            self.retire_if_drained(w, now);
         }
         Ok(())
     }
@@ -406,7 +465,11 @@ impl Sim<'_, '_> {
         match kind {
             SignalKind::FirstToken => {
                 record.first_token = Some(at);
+                let ttft = at.saturating_sub(record.arrival);
                 self.pools[pool].router.on_first_token(request, at);
+                if let Some(planning) = &mut self.planning {
+                    planning.on_first_token(ttft);
+                }
             }
             SignalKind::SecondToken => record.second_token = Some(at),
             SignalKind::Completed {
@@ -415,7 +478,8 @@ impl Sim<'_, '_> {
             } => {
                 record.completed = Some(at);
                 record.preemptions += preemptions;
-                if self.pools[pool].kind == PoolKind::Aggregated {
+                let aggregated = self.pools[pool].kind == PoolKind::Aggregated;
+                if aggregated {
                     record.reused_tokens = reused_tokens;
                     let worker = &mut self.workers[w];
                     worker.reused_tokens += u64::from(reused_tokens.min(record.input_tokens));
@@ -427,6 +491,18 @@ impl Sim<'_, '_> {
                     .on_complete(self.workload, NodeId(request.0 as u32), at);
                 self.completed += 1;
                 self.counts.completions += 1;
+                if let Some(planning) = &mut self.planning {
+                    let itl = match (done.first_token, done.output_tokens) {
+                        (Some(first), n) if n > 1 => {
+                            Some(at.saturating_sub(first).as_millis_f64() / f64::from(n - 1))
+                        }
+                        _ => None,
+                    };
+                    planning.on_completed(itl);
+                    if aggregated {
+                        planning.on_prefix_reuse(reused_tokens, done.input_tokens);
+                    }
+                }
                 self.observer.request_done(&done);
             }
             SignalKind::PrefillDone { reused_tokens } => {
@@ -438,6 +514,9 @@ impl Sim<'_, '_> {
                 let router = &mut self.pools[pool].router;
                 router.on_first_token(request, at);
                 router.on_finished(request, at);
+                if let Some(planning) = &mut self.planning {
+                    planning.on_prefix_reuse(reused_tokens, input);
+                }
                 self.hand_off(w, request.0, at)?;
             }
             SignalKind::Preempted => self.counts.preemptions += 1,
@@ -495,12 +574,7 @@ impl Sim<'_, '_> {
 
     fn schedule_transfer(&mut self, wakeup: Option<Wakeup>) {
         if let Some(Wakeup { link, at, version }) = wakeup {
-            self.event_seq += 1;
-            self.timers.push(Reverse((
-                at,
-                self.event_seq,
-                Timer::Transfer { link, version },
-            )));
+            self.schedule(at, Timer::Transfer { link, version });
         }
     }
 
@@ -544,6 +618,8 @@ impl Sim<'_, '_> {
                     self.schedule_transfer(next);
                     self.complete_transfers(now)?;
                 }
+                Timer::WorkerReady { worker } => self.activate(worker, now),
+                Timer::PlannerTick => self.tick(now),
             }
         }
         Ok(())
@@ -566,6 +642,9 @@ impl Sim<'_, '_> {
             ..RequestRecord::default()
         };
         self.counts.arrivals += 1;
+        if let Some(planning) = &mut self.planning {
+            planning.on_arrival(spec.input_tokens, spec.output_tokens);
+        }
         let prompt = self.workload.prompt_blocks(node, self.block_size);
         let mut request =
             EngineRequest::new(RequestId(id), spec.input_tokens, spec.output_tokens, prompt);
@@ -654,7 +733,7 @@ impl Sim<'_, '_> {
             .into_iter()
             .filter(|&w| {
                 let worker = &self.workers[w];
-                !worker.busy && worker.engine.has_work()
+                worker.state.serves() && !worker.busy && worker.engine.has_work()
             })
             .collect();
         // With couplings (including requests held by a router, which another worker's

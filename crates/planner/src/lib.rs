@@ -1,0 +1,17 @@
+//! The planner: decides how many replicas each pool should run, from what a live planner
+//! can observe. Pure logic — no clock, no I/O — so the replay harness (or a live control
+//! loop) drives it tick by tick.
+
+pub mod baseline;
+pub mod budget;
+pub mod capacity;
+pub mod config;
+mod error;
+pub mod observe;
+pub mod policy;
+pub mod predictor;
+pub mod record;
+pub mod regression;
+pub mod sla;
+
+pub use error::PlannerError;

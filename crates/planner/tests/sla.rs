@@ -1,0 +1,362 @@
+//! The SLA planner's decisions, tick by tick, with models fitted on exact linear data.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use servesim_planner::config::PlannerConfig;
+use servesim_planner::observe::{
+    Component, EngineCaps, EngineSample, PoolState, TickInput, TrafficWindow,
+};
+use servesim_planner::policy::{Deployment, ScalingPolicy};
+use servesim_planner::record::{LoadReason, ThroughputReason};
+use servesim_planner::sla::SlaPlanner;
+
+const CAPS: EngineCaps = EngineCaps {
+    max_num_batched_tokens: 8192.0,
+    max_num_seqs: 256.0,
+    max_kv_tokens: 1_000_000.0,
+};
+
+/// Aggregated pass time: 5 ms + 10 µs per prefill token + 10 ns per decode KV token.
+fn agg_time(prefill: f64, kv: f64) -> f64 {
+    0.005 + 1e-5 * prefill + 1e-8 * kv
+}
+
+fn agg_samples() -> Vec<EngineSample> {
+    let mut samples = Vec::new();
+    for p in [0.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0] {
+        for kv in [1000.0, 50_000.0, 200_000.0, 600_000.0] {
+            samples.push(EngineSample {
+                sum_prefill_tokens: p,
+                num_prefill_requests: if p > 0.0 { 1.0 } else { 0.0 },
+                sum_decode_kv_tokens: kv,
+                num_decode_requests: (kv / 2000.0).ceil(),
+                wall_time_s: agg_time(p, kv),
+                ..EngineSample::default()
+            });
+        }
+    }
+    samples
+}
+
+fn config(json: &str) -> PlannerConfig {
+    PlannerConfig::parse(json)
+        .unwrap()
+        .validate()
+        .unwrap()
+        .config
+}
+
+fn agg_planner(json: &str) -> SlaPlanner {
+    let deployment = Deployment {
+        pools: BTreeMap::from([(Component::Decode, (CAPS, 1))]),
+    };
+    let mut planner = SlaPlanner::new(config(json), deployment);
+    planner.bootstrap(Component::Decode, &agg_samples());
+    planner
+}
+
+fn engine(queued_prefill: f64, kv: f64) -> EngineSample {
+    EngineSample {
+        sum_queued_prefill_tokens: queued_prefill,
+        sum_decode_kv_tokens: kv,
+        num_decode_requests: 10.0,
+        wall_time_s: 0.02,
+        ..EngineSample::default()
+    }
+}
+
+fn input(now_s: f64, engines: Vec<EngineSample>, starting: u32, rps: f64) -> TickInput {
+    let ready = engines.len() as u32;
+    TickInput {
+        now_s,
+        decode: PoolState {
+            ready,
+            starting,
+            engines,
+            ..PoolState::default()
+        },
+        traffic: Some(TrafficWindow {
+            duration_s: 5.0,
+            num_req: rps * 5.0,
+            avg_isl: 3000.0,
+            avg_osl: 150.0,
+            ..TrafficWindow::default()
+        }),
+        ..TickInput::default()
+    }
+}
+
+const SLA: &str = r#"{"mode": "agg", "optimization_target": "sla", "ttft": 1500, "itl": 50,
+    "enable_load_scaling": true, "enable_throughput_scaling": true,
+    "throughput_adjustment_interval": 60, "load_adjustment_interval": 5, "max_gpu_budget": 16}"#;
+
+#[test]
+fn ticks_alternate_and_merge_with_throughput_first() {
+    let mut p = agg_planner(SLA);
+    let mut times = Vec::new();
+    for _ in 0..13 {
+        let t = p.next_tick_s();
+        times.push(t);
+        let out = p.on_tick(&input(t, vec![engine(0.0, 10_000.0)], 0, 10.0));
+        let both = out.record.predicted.is_some();
+        assert_eq!(both, t == 60.0, "t={t}");
+        if both {
+            let rec = &out.record.decode;
+            assert_eq!(rec.throughput_reason, Some(ThroughputReason::SetLowerBound));
+            assert!(
+                rec.load_reason.is_some(),
+                "the load decision runs on the same tick"
+            );
+        }
+    }
+    assert_eq!(
+        times,
+        (1..=13).map(|i| f64::from(i) * 5.0).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn sla_load_scaling_reasons() {
+    let mut p = agg_planner(SLA);
+    // A long queue: 200,000 queued + a 3,000-token prompt in 8192-token chunks ≈ 2.16 s.
+    let out = p.on_tick(&input(5.0, vec![engine(200_000.0, 10_000.0); 2], 0, 10.0));
+    assert_eq!(out.record.decode.load_reason, Some(LoadReason::ScaleUp));
+    assert_eq!(out.targets[&Component::Decode], 3);
+    let ttft = out.record.decode.estimated_ttft_ms.unwrap();
+    let expected_ttft = {
+        let tokens: f64 = 203_000.0;
+        let full = (tokens / 8192.0).floor();
+        (full * agg_time(8192.0, 10_000.0) + agg_time(tokens - full * 8192.0, 10_000.0)) * 1000.0
+    };
+    assert!(
+        (ttft - expected_ttft).abs() < 1e-6,
+        "{ttft} vs {expected_ttft}"
+    );
+    // Idle engines: both TTFT and ITL comfortably low → one fewer.
+    let out = p.on_tick(&input(10.0, vec![engine(0.0, 1000.0); 3], 0, 10.0));
+    assert_eq!(out.record.decode.load_reason, Some(LoadReason::ScaleDown));
+    assert_eq!(out.targets[&Component::Decode], 2);
+    // Mixed: one engine busy, one idle → hold.
+    let out = p.on_tick(&input(
+        15.0,
+        vec![engine(130_000.0, 10_000.0), engine(0.0, 1000.0)],
+        0,
+        10.0,
+    ));
+    assert_eq!(out.record.decode.load_reason, Some(LoadReason::NoChange));
+    // Starting replicas: wait.
+    let out = p.on_tick(&input(20.0, vec![engine(0.0, 1000.0)], 1, 10.0));
+    assert_eq!(
+        out.record.decode.load_reason,
+        Some(LoadReason::ScalingInProgress)
+    );
+    assert!(out.targets.is_empty());
+    // No sample at all.
+    let out = p.on_tick(&input(25.0, vec![], 0, 10.0));
+    assert_eq!(out.record.decode.load_reason, Some(LoadReason::NoFpmData));
+    // Fewer samples than ready replicas.
+    let mut mismatch = input(30.0, vec![engine(0.0, 1000.0)], 0, 10.0);
+    mismatch.decode.ready = 2;
+    assert_eq!(
+        p.on_tick(&mismatch).record.decode.load_reason,
+        Some(LoadReason::WorkerCountMismatch)
+    );
+}
+
+#[test]
+fn unfitted_models_report_insufficient_data_and_model_not_ready() {
+    let deployment = Deployment {
+        pools: BTreeMap::from([(Component::Decode, (CAPS, 1))]),
+    };
+    let mut p = SlaPlanner::new(config(SLA), deployment);
+    let mut reasons = Vec::new();
+    for t in (1..=12).map(|i| f64::from(i) * 5.0) {
+        let out = p.on_tick(&input(t, vec![engine(0.0, 1000.0)], 0, 10.0));
+        reasons.push((
+            out.record.decode.load_reason,
+            out.record.decode.throughput_reason,
+        ));
+    }
+    assert_eq!(reasons[0].0, Some(LoadReason::InsufficientData));
+    assert_eq!(
+        reasons[11],
+        (
+            Some(LoadReason::InsufficientData),
+            Some(ThroughputReason::ModelNotReady)
+        )
+    );
+}
+
+#[test]
+fn throughput_lower_bound_caps_scale_down_and_throughput_only_scales() {
+    let mut p = agg_planner(SLA);
+    // 12 ticks of 40 req/s: the throughput tick at 60 s sets a lower bound above 1.
+    let mut last = None;
+    for t in (1..=12).map(|i| f64::from(i) * 5.0) {
+        last = Some(p.on_tick(&input(t, vec![engine(0.0, 1000.0); 2], 0, 40.0)));
+    }
+    let out = last.unwrap();
+    let bound = out.record.decode.lower_bound;
+    assert!(bound >= 2, "lower bound {bound}");
+    assert_eq!(
+        out.record.decode.load_reason,
+        Some(LoadReason::ScaleDownCappedByThroughput)
+    );
+    assert_eq!(out.targets[&Component::Decode], bound);
+    let rps = out.record.decode.engine_rps.unwrap();
+    assert_eq!(bound, (40.0 / rps).ceil() as u32);
+
+    // Throughput scaling alone scales directly.
+    let only = r#"{"mode": "agg", "optimization_target": "sla", "enable_throughput_scaling": true,
+        "throughput_adjustment_interval": 60, "max_gpu_budget": 16}"#;
+    let mut p = agg_planner(only);
+    assert_eq!(p.next_tick_s(), 60.0);
+    let out = p.on_tick(&input(60.0, vec![engine(0.0, 1000.0)], 0, 40.0));
+    assert_eq!(
+        out.record.decode.throughput_reason,
+        Some(ThroughputReason::Scale)
+    );
+    assert_eq!(out.record.decode.load_reason, Some(LoadReason::Disabled));
+    assert_eq!(out.targets[&Component::Decode], bound);
+    // A later quiet window is still sized from the forecast of the series so far...
+    let out = p.on_tick(&input(120.0, vec![engine(0.0, 1000.0)], 0, 0.0));
+    assert_eq!(
+        out.record.decode.throughput_reason,
+        Some(ThroughputReason::Scale)
+    );
+    // ...but with no traffic ever there is nothing to size for.
+    let mut fresh = agg_planner(only);
+    let out = fresh.on_tick(&input(60.0, vec![engine(0.0, 1000.0)], 0, 0.0));
+    assert_eq!(
+        out.record.decode.throughput_reason,
+        Some(ThroughputReason::NoTrafficData)
+    );
+}
+
+#[test]
+fn budget_clamps_the_planner() {
+    let json = r#"{"mode": "agg", "optimization_target": "sla", "enable_throughput_scaling": true,
+        "throughput_adjustment_interval": 60, "max_gpu_budget": 4, "decode_engine_num_gpu": 2}"#;
+    let deployment = Deployment {
+        pools: BTreeMap::from([(Component::Decode, (CAPS, 2))]),
+    };
+    let mut p = SlaPlanner::new(config(json), deployment);
+    p.bootstrap(Component::Decode, &agg_samples());
+    let out = p.on_tick(&input(60.0, vec![engine(0.0, 1000.0)], 0, 200.0));
+    // 200 req/s would need 8 replicas; 4 GPUs hold two 2-GPU replicas.
+    assert_eq!(out.targets[&Component::Decode], 2);
+}
+
+#[test]
+fn easy_mode_thresholds() {
+    let deployment = Deployment {
+        pools: BTreeMap::from([(Component::Decode, (CAPS, 1))]),
+    };
+    let mut p = SlaPlanner::new(config(r#"{"mode": "agg"}"#), deployment.clone());
+    // Agg KV load (decode KV + queued prefill) / capacity: > 1.0 up, all < 0.6 down.
+    let out = p.on_tick(&input(5.0, vec![engine(600_000.0, 500_000.0)], 0, 1.0));
+    assert_eq!(out.record.decode.load_reason, Some(LoadReason::ScaleUp));
+    assert_eq!(
+        out.record.decode.throughput_reason,
+        Some(ThroughputReason::Disabled)
+    );
+    let out = p.on_tick(&input(
+        10.0,
+        vec![engine(0.0, 500_000.0), engine(0.0, 100_000.0)],
+        0,
+        1.0,
+    ));
+    assert_eq!(out.record.decode.load_reason, Some(LoadReason::ScaleDown));
+    let out = p.on_tick(&input(
+        15.0,
+        vec![engine(0.0, 700_000.0), engine(0.0, 100_000.0)],
+        0,
+        1.0,
+    ));
+    assert_eq!(out.record.decode.load_reason, Some(LoadReason::NoChange));
+    // Latency target: up above 40%.
+    let mut p = SlaPlanner::new(
+        config(r#"{"mode": "agg", "optimization_target": "latency"}"#),
+        deployment,
+    );
+    let out = p.on_tick(&input(5.0, vec![engine(0.0, 450_000.0)], 0, 1.0));
+    assert_eq!(out.record.decode.load_reason, Some(LoadReason::ScaleUp));
+}
+
+fn disagg_planner() -> SlaPlanner {
+    let deployment = Deployment {
+        pools: BTreeMap::from([
+            (Component::Prefill, (CAPS, 1)),
+            (Component::Decode, (CAPS, 1)),
+        ]),
+    };
+    let json = r#"{"mode": "disagg", "optimization_target": "sla", "ttft": 500, "itl": 20, "enable_throughput_scaling": true,
+        "throughput_adjustment_interval": 60, "max_gpu_budget": 6}"#;
+    SlaPlanner::new(config(json), deployment)
+}
+
+#[test]
+fn disaggregated_sizing_and_partner_readiness() {
+    let mut p = disagg_planner();
+    let prefill: Vec<EngineSample> = [500.0, 1000.0, 2000.0, 4000.0, 8000.0]
+        .iter()
+        .map(|&x| EngineSample {
+            sum_prefill_tokens: x,
+            num_prefill_requests: 1.0,
+            wall_time_s: 0.01 + 2e-5 * x,
+            ..EngineSample::default()
+        })
+        .collect();
+    p.bootstrap(Component::Prefill, &prefill);
+    let tick = |p: &mut SlaPlanner, t: f64| {
+        let mut i = input(t, vec![engine(0.0, 1000.0)], 0, 20.0);
+        i.prefill = PoolState {
+            ready: 1,
+            engines: vec![engine(0.0, 0.0)],
+            ..PoolState::default()
+        };
+        p.on_tick(&i)
+    };
+    let out = tick(&mut p, 60.0);
+    let prefill_rec = out.record.prefill.as_ref().unwrap();
+    // The decode model is not fitted: decode not ready, prefill waits for its partner.
+    assert_eq!(
+        out.record.decode.throughput_reason,
+        Some(ThroughputReason::ModelNotReady)
+    );
+    assert_eq!(
+        prefill_rec.throughput_reason,
+        Some(ThroughputReason::PartnerNotReady)
+    );
+    assert!(out.targets.is_empty());
+    let decode: Vec<EngineSample> = [
+        (1.0, 2000.0),
+        (8.0, 20_000.0),
+        (32.0, 100_000.0),
+        (64.0, 200_000.0),
+        (128.0, 400_000.0),
+    ]
+    .iter()
+    .map(|&(n, kv)| EngineSample {
+        num_decode_requests: n,
+        sum_decode_kv_tokens: kv,
+        wall_time_s: 0.004 + 1e-4 * n + 1e-8 * kv,
+        ..EngineSample::default()
+    })
+    .collect();
+    p.bootstrap(Component::Decode, &decode);
+    let out = tick(&mut p, 120.0);
+    // Prefill: 3000 tokens at 0.07 s → 14.29 req/s per engine → ⌈20 / 14.29⌉ = 2.
+    assert_eq!(out.targets[&Component::Prefill], 2);
+    let prefill_rps = out.record.prefill.as_ref().unwrap().engine_rps.unwrap();
+    assert!((prefill_rps - 1.0 / 0.07).abs() < 1e-6);
+    // Decode: ctx 3075; step(bs) = 4 + 0.1·bs + 0.03075·bs ms ≤ 20 → bs = 122;
+    // rps = 122 / (150 · step) = 122 / (150 · 0.019951) ≈ 40.8 → 1 replica.
+    assert_eq!(out.targets[&Component::Decode], 1);
+    assert_eq!(
+        out.record.decode.throughput_reason,
+        Some(ThroughputReason::Scale)
+    );
+}
