@@ -114,8 +114,13 @@ pub struct EngineArgs {
     pub aic_backend: Option<String>,
     /// GPU system name, e.g. `h200_sxm`.
     pub aic_system: Option<String>,
-    /// Backend version for AIConfigurator data.
+    /// Backend version for AIConfigurator data (`perf_model: aic-db`; default: AIConfigurator
+    /// 0.12.0's current version for the system).
     pub aic_backend_version: Option<String>,
+    /// The `systems` folder of an AIConfigurator install
+    /// (`…/site-packages/aiconfigurator_core/systems`) whose measured tables `perf_model:
+    /// aic-db` reads; default: the `SERVESIM_AIC_SYSTEMS` environment variable.
+    pub aic_systems_path: Option<PathBuf>,
     /// Model (Hugging Face id or `config.json` path).
     pub aic_model_path: Option<String>,
     /// Tensor-parallel size.
@@ -174,6 +179,7 @@ impl Default for EngineArgs {
             aic_backend: None,
             aic_system: None,
             aic_backend_version: None,
+            aic_systems_path: None,
             aic_model_path: None,
             aic_tp_size: None,
             aic_moe_tp_size: None,
@@ -407,11 +413,43 @@ impl EngineArgs {
                     .map_err(|e| config_error("aic_system", e.to_string()))?;
                 Ok(Arc::new(model))
             }
-            PerfModelKind::AicDb => Err(config_error(
-                "perf_model",
-                "`aic-db` (AIConfigurator's measured tables) is not available in this build; use `analytical`, calibrated against them",
-            )),
+            PerfModelKind::AicDb => self.aic_db_model(),
         }
+    }
+
+    /// The `aic-db` model: AIConfigurator's tables under `aic_systems_path` (or
+    /// `$SERVESIM_AIC_SYSTEMS`) for the deployment of the `aic_*` keys.
+    #[cfg(feature = "aic-db")]
+    fn aic_db_model(&self) -> Result<Arc<dyn PerfModel>, EngineError> {
+        let deployment = self.deployment()?.ok_or_else(|| {
+            config_error(
+                "aic_model_path",
+                "is required by `perf_model: aic-db` (a model name such as meta-llama/Llama-3.1-8B, or a config.json path)",
+            )
+        })?;
+        let root = self
+            .aic_systems_path
+            .clone()
+            .or_else(|| std::env::var_os(servesim_perf::SYSTEMS_ENV).map(PathBuf::from))
+            .ok_or_else(|| {
+                config_error(
+                    "aic_systems_path",
+                    "is required by `perf_model: aic-db`: the `systems` folder of an aiconfigurator-core install (…/site-packages/aiconfigurator_core/systems); or set SERVESIM_AIC_SYSTEMS",
+                )
+            })?;
+        let model = deployment
+            .aic_db(&root, self.aic_backend_version.as_deref())
+            .map_err(|e| config_error("aic_systems_path", e.to_string()))?;
+        Ok(Arc::new(model))
+    }
+
+    /// Without the `aic-db` feature: an error saying how to get it.
+    #[cfg(not(feature = "aic-db"))]
+    fn aic_db_model(&self) -> Result<Arc<dyn PerfModel>, EngineError> {
+        Err(config_error(
+            "perf_model",
+            "servesim was built without the `aic-db` feature; rebuild with `cargo build --release -p replay-cli --features aic-db` (library users: `--features servesim-perf/aic-db`), or use `perf_model: analytical`",
+        ))
     }
 
     /// The KV capacity in blocks: `num_gpu_blocks` if given, else derived from model and GPU
@@ -658,6 +696,22 @@ mod tests {
     }
 
     #[test]
+    fn aic_db_says_what_it_needs() {
+        let json = r#"{"aic_model_path": "llama-3.1-8b", "perf_model": "aic-db",
+            "aic_systems_path": "/nonexistent/systems"}"#;
+        let err = EngineArgs::from_json(json)
+            .and_then(|a| a.resolve())
+            .unwrap_err()
+            .to_string();
+        let expected = if cfg!(feature = "aic-db") {
+            "field `aic_systems_path`: /nonexistent/systems: not an AIConfigurator `systems` folder"
+        } else {
+            "field `perf_model`: servesim was built without the `aic-db` feature; rebuild with"
+        };
+        assert!(err.starts_with(expected), "{err}");
+    }
+
+    #[test]
     fn aic_errors_name_the_key_and_the_choices() {
         let cases = [
             (
@@ -683,10 +737,6 @@ mod tests {
             (
                 r#"{"aic_model_path": "llama-3.1-405b", "aic_system": "h100_sxm"}"#,
                 "field `num_gpu_blocks`: llama-3.1-405b on h100_sxm (vllm, tp 1) does not fit",
-            ),
-            (
-                r#"{"aic_model_path": "llama-3.1-8b", "perf_model": "aic-db"}"#,
-                "field `perf_model`: `aic-db`",
             ),
         ];
         for (json, expected) in cases {

@@ -14,6 +14,9 @@
 //!   [`ModelArch`] on a [`GpuSystem`] with a [`Backend`] and a [`Parallelism`]
 //!   ([`Deployment`]) is walked into a [`ForwardGraph`] of GEMMs, attention, memory ops and
 //!   collectives as AIConfigurator composes a step, and each op is a calibrated roofline.
+//! * `AicDbModel` (`aic-db`, cargo feature `aic-db`) — the same op graph priced from
+//!   AIConfigurator's measured Parquet tables, interpolated as AIConfigurator does
+//!   (`Deployment::aic_db`).
 //!
 //! Models are pure functions of the shape (no clock, no state), which keeps engines
 //! deterministic and lets callers cache results. Speed-up ratios and the rule for costing a
@@ -26,6 +29,8 @@
 //! assert!((ms - 49.363).abs() < 1e-3);
 //! ```
 
+#[cfg(feature = "aic-db")]
+mod aic;
 mod analytical;
 mod arch;
 pub mod calibration;
@@ -42,6 +47,8 @@ mod system;
 
 use std::fmt;
 
+#[cfg(feature = "aic-db")]
+pub use aic::{AicDbCoster, AicDbModel, SYSTEMS_ENV};
 pub use analytical::AnalyticalCoster;
 pub use arch::{Attention, DType, ModelArch, Moe};
 pub use calibration::{Calibration, Roofline};

@@ -2,7 +2,7 @@
 //!
 //! [`ForwardGraph::build`] walks a [`ModelArch`] under a [`Parallelism`] once and emits the
 //! per-GPU ops of one forward pass, each with the number of times it repeats (layers). An
-//! [`OpCoster`] prices single ops; [`crate::StepModel`] sums them for a pass. Ops do not
+//! [`OpCoster`](crate::OpCoster) prices single ops; [`crate::StepModel`] sums them for a pass. Ops do not
 //! overlap (the pass time is the sum of its parts), as in AIConfigurator.
 //!
 //! For a dense GQA model with hidden size `h`, MLP width `I` and `L` layers the list is:
