@@ -268,6 +268,27 @@ pub struct ValidatedConfig {
     pub warnings: Vec<String>,
 }
 
+/// Inline JSON, or a JSON or YAML file, read as `T`.
+fn parse_config<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, PlannerError> {
+    let trimmed = value.trim_start();
+    if trimmed.starts_with('{') {
+        return serde_json::from_str(value)
+            .map_err(|e| PlannerError::Config(format!("inline JSON: {e}")));
+    }
+    let path = Path::new(value);
+    let text =
+        std::fs::read_to_string(path).map_err(|e| PlannerError::Config(format!("{value}: {e}")))?;
+    let is_yaml = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    if is_yaml {
+        serde_norway::from_str(&text).map_err(|e| PlannerError::Config(format!("{value}: {e}")))
+    } else {
+        serde_json::from_str(&text).map_err(|e| PlannerError::Config(format!("{value}: {e}")))
+    }
+}
+
 fn invalid(key: &str, message: impl fmt::Display) -> PlannerError {
     PlannerError::Config(format!("field `{key}`: {message}"))
 }
@@ -275,23 +296,13 @@ fn invalid(key: &str, message: impl fmt::Display) -> PlannerError {
 impl PlannerConfig {
     /// Parses inline JSON, or a JSON or YAML file (`.yaml`/`.yml` as YAML, else JSON).
     pub fn parse(value: &str) -> Result<Self, PlannerError> {
-        let trimmed = value.trim_start();
-        if trimmed.starts_with('{') {
-            return serde_json::from_str(value)
-                .map_err(|e| PlannerError::Config(format!("inline JSON: {e}")));
-        }
-        let path = Path::new(value);
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| PlannerError::Config(format!("{value}: {e}")))?;
-        let is_yaml = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
-        if is_yaml {
-            serde_norway::from_str(&text).map_err(|e| PlannerError::Config(format!("{value}: {e}")))
-        } else {
-            serde_json::from_str(&text).map_err(|e| PlannerError::Config(format!("{value}: {e}")))
-        }
+        parse_config(value)
+    }
+
+    /// Reads a configuration like [`parse`](Self::parse) but keeps it as a JSON object, so
+    /// tools can change keys (e.g. a sweep setting `ttft`) before parsing it.
+    pub fn parse_value(value: &str) -> Result<serde_json::Value, PlannerError> {
+        parse_config(value)
     }
 
     /// Applies the reference's rules: easy mode (`throughput`/`latency`) forces load scaling

@@ -7,6 +7,8 @@
 mod error;
 mod perf_cmd;
 mod run_cmd;
+mod sweep_cmd;
+mod sweep_params;
 mod timestamp;
 mod trace_cmd;
 
@@ -34,6 +36,9 @@ enum Command {
     /// Per-GPU timing: predict pass times of a model on a GPU system, tables, listings.
     #[command(subcommand)]
     Perf(perf_cmd::PerfCommand),
+    /// Replay a grid of configurations in parallel (`--param NAME=VALUES`) and tabulate the
+    /// results as CSV, JSONL and an HTML plot; `sweep merge` joins the shards of a grid.
+    Sweep(Box<sweep_cmd::SweepArgs>),
 }
 
 fn main() -> ExitCode {
@@ -52,5 +57,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => run_cmd::run(&args),
         Command::Trace(command) => trace_cmd::run(*command),
         Command::Perf(command) => perf_cmd::run(command),
+        Command::Sweep(args) => sweep_cmd::run(&args),
     }
 }

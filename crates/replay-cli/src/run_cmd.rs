@@ -12,9 +12,10 @@ use servesim_engine::EngineArgs;
 use servesim_planner::config::{PlannerConfig, PlannerMode, PolicyKind};
 use servesim_replay::report::{render_table, report_json};
 use servesim_replay::{
-    AdmissionMode, Observer, PlanningConfig, ReplayConfig, RequestRecord, RouterMode, Topology,
-    TransferConfig, replay,
+    AdmissionMode, Observer, PlanningConfig, ReplayConfig, ReplayOutcome, RequestRecord,
+    RouterMode, Topology, TransferConfig, replay,
 };
+use servesim_report::{RunInfo, run_page};
 use servesim_router::KvRouterConfig;
 use servesim_trace::synth::{ArrivalProcess, DelayDist, LengthDist, PrefixSharing, SyntheticSpec};
 use servesim_trace::{SimTime, TraceFormat, Workload};
@@ -24,10 +25,10 @@ use crate::timestamp::utc_stamp;
 use crate::trace_cmd::TraceInputArgs;
 
 /// `servesim run` flags (the reference's `python -m dynamo.replay` flags, plus a few).
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct RunArgs {
     /// Trace file to replay (omit for a synthetic load).
-    trace: Option<PathBuf>,
+    pub(crate) trace: Option<PathBuf>,
     #[command(flatten)]
     input: TraceInputArgs,
     /// Number of aggregated workers.
@@ -41,14 +42,14 @@ pub(crate) struct RunArgs {
     num_decode_workers: Option<u32>,
     /// Disaggregated serving: prefill engine arguments (JSON or @FILE, `worker_type: prefill`).
     #[arg(long, value_name = "JSON|@FILE")]
-    prefill_engine_args: Option<String>,
+    pub(crate) prefill_engine_args: Option<String>,
     /// Disaggregated serving: decode engine arguments (JSON or @FILE, `worker_type: decode`).
     #[arg(long, value_name = "JSON|@FILE")]
-    decode_engine_args: Option<String>,
+    pub(crate) decode_engine_args: Option<String>,
     /// Put a planner in the loop: a JSON or YAML file, or inline JSON (the reference's
     /// PlannerConfig keys).
     #[arg(long, value_name = "FILE|JSON")]
-    planner_config: Option<String>,
+    pub(crate) planner_config: Option<String>,
     /// Scaling policy: planner (default with --planner-config), static, hpa or kpa.
     #[arg(long, value_name = "POLICY")]
     scaling_policy: Option<PolicyKind>,
@@ -57,7 +58,7 @@ pub(crate) struct RunArgs {
     benchmark_granularity: u32,
     /// KV-router settings as JSON or @FILE (the reference's KvRouterConfig keys).
     #[arg(long, value_name = "JSON|@FILE")]
-    router_config: Option<String>,
+    pub(crate) router_config: Option<String>,
     /// Routing policy: round_robin or kv_router.
     #[arg(long, default_value = "round_robin", value_name = "MODE")]
     router_mode: RouterMode,
@@ -69,14 +70,19 @@ pub(crate) struct RunArgs {
     replay_concurrency: Option<u32>,
     /// Engine arguments: a JSON object, or @FILE holding one.
     #[arg(long, value_name = "JSON|@FILE")]
-    extra_engine_args: Option<String>,
+    pub(crate) extra_engine_args: Option<String>,
     /// Where to write the JSON report (a directory gets a timestamped file inside)
     /// [default: ./servesim_report_<UTC time>.json].
     #[arg(long, value_name = "PATH")]
-    report_json: Option<PathBuf>,
+    pub(crate) report_json: Option<PathBuf>,
     /// Also write one JSON line per completed request to this file.
     #[arg(long, value_name = "PATH")]
-    requests_jsonl: Option<PathBuf>,
+    pub(crate) requests_jsonl: Option<PathBuf>,
+    /// Write the HTML report (latency distributions, traffic over time and, with a planner,
+    /// its diagnostics) to this file. Planner runs always write one, by default to the
+    /// planner's `report_output_dir`/`report_filename`.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) report_html: Option<PathBuf>,
     /// Synthetic load: prompt tokens per request.
     #[arg(long, value_name = "N")]
     input_tokens: Option<u32>,
@@ -106,7 +112,7 @@ pub(crate) struct RunArgs {
     seed: u64,
     /// No progress bar and no table; errors still go to stderr.
     #[arg(long, short)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 impl RunArgs {
@@ -495,24 +501,144 @@ fn report_path(given: Option<&Path>) -> PathBuf {
     }
 }
 
+/// A run ready to replay: the validated configuration, the workload, and what the report
+/// says about them.
+pub(crate) struct PreparedRun {
+    /// The replay configuration.
+    pub(crate) config: ReplayConfig,
+    /// The workload.
+    pub(crate) workload: Workload,
+    /// The effective configuration for the report's `servesim.config`.
+    pub(crate) description: Value,
+    /// GPUs of the initial fleet (what a run without a planner holds throughout).
+    pub(crate) fleet_gpus: u32,
+}
+
+impl RunArgs {
+    /// Validates the flags and builds the configuration and the workload.
+    pub(crate) fn prepare(&self) -> Result<PreparedRun, CliError> {
+        self.validate()?;
+        let (topology, topology_description, tp) = self.topology()?;
+        let fleet_gpus = match &topology {
+            Topology::Aggregated { workers, .. } => workers * tp.1,
+            Topology::Disaggregated {
+                prefill_workers,
+                decode_workers,
+                ..
+            } => prefill_workers * tp.0 + decode_workers * tp.1,
+        };
+        let planning = self.planning(tp)?;
+        let router_config = self.router_config()?;
+        let admission = match self.replay_concurrency {
+            Some(n) => AdmissionMode::Concurrency(n),
+            None => AdmissionMode::Trace,
+        };
+        let config = ReplayConfig {
+            topology,
+            router_mode: self.router_mode,
+            router_config,
+            admission,
+            seed: self.seed,
+            planning,
+        };
+        let (workload, workload_description) = self.workload(config.block_size())?;
+        let description = json!({
+            "topology": topology_description,
+            "router_mode": self.router_mode.name(),
+            "router_config": (self.router_mode == RouterMode::KvRouter).then(|| serde_json::to_value(&config.router_config).unwrap_or(Value::Null)),
+            "admission": match admission { AdmissionMode::Trace => "trace", AdmissionMode::Concurrency(_) => "concurrency" },
+            "replay_concurrency": self.replay_concurrency,
+            "arrival_speedup_ratio": self.arrival_speedup_ratio,
+            "workload": workload_description,
+        });
+        Ok(PreparedRun {
+            config,
+            workload,
+            description,
+            fleet_gpus,
+        })
+    }
+
+    /// Replays a prepared run; errors about a request name its trace line.
+    pub(crate) fn execute(
+        &self,
+        prepared: &PreparedRun,
+        observer: &mut dyn Observer,
+    ) -> Result<ReplayOutcome, CliError> {
+        replay(&prepared.workload, &prepared.config, observer).map_err(|e| match (&self.trace, e) {
+            (Some(path), servesim_replay::ReplayError::Workload { line, message }) => {
+                CliError::Usage(format!("{}:{line}: {message}", path.display()))
+            }
+            (Some(path), servesim_replay::ReplayError::Unservable { line, source }) => {
+                CliError::Usage(format!("{}:{line}: {source}", path.display()))
+            }
+            (_, e) => CliError::Replay(e),
+        })
+    }
+
+    /// The JSON report of a finished run.
+    pub(crate) fn report(
+        &self,
+        prepared: &PreparedRun,
+        outcome: &ReplayOutcome,
+        wall_time_ms: f64,
+    ) -> Value {
+        let mut servesim = Map::new();
+        servesim.insert("seed".into(), self.seed.into());
+        servesim.insert("config".into(), prepared.description.clone());
+        report_json(outcome, wall_time_ms, servesim)
+    }
+
+    /// One line naming what was replayed, for the HTML report's header.
+    pub(crate) fn describe(&self, prepared: &PreparedRun) -> String {
+        let workload = match &self.trace {
+            Some(path) => path.display().to_string(),
+            None => "synthetic load".to_owned(),
+        };
+        let topology = match &prepared.config.topology {
+            Topology::Aggregated { workers, .. } => format!("{workers} aggregated workers"),
+            Topology::Disaggregated {
+                prefill_workers,
+                decode_workers,
+                ..
+            } => format!("{prefill_workers} prefill + {decode_workers} decode workers"),
+        };
+        format!(
+            "{workload} · {topology} · {} · seed {}",
+            self.router_mode.name(),
+            self.seed
+        )
+    }
+
+    /// Where the HTML report goes: `--report-html`, else for planner runs the planner's
+    /// `report_output_dir`/`report_filename` (timestamped by default), else nowhere.
+    fn html_path(&self, prepared: &PreparedRun) -> Option<PathBuf> {
+        if let Some(path) = &self.report_html {
+            return Some(path.clone());
+        }
+        let planner = &prepared.config.planning.as_ref()?.planner;
+        let name = planner
+            .report_filename
+            .clone()
+            .unwrap_or_else(|| format!("planner_report_{}.html", utc_stamp()));
+        Some(Path::new(&planner.report_output_dir).join(name))
+    }
+}
+
+/// Writes `text` to `path`, creating its directory.
+pub(crate) fn write_output(path: &Path, text: &str) -> Result<(), CliError> {
+    let io = |source| CliError::Output {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    std::fs::write(path, text).map_err(io)
+}
+
 pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
-    args.validate()?;
-    let (topology, topology_description, tp) = args.topology()?;
-    let planning = args.planning(tp)?;
-    let router_config = args.router_config()?;
-    let admission = match args.replay_concurrency {
-        Some(n) => AdmissionMode::Concurrency(n),
-        None => AdmissionMode::Trace,
-    };
-    let config = ReplayConfig {
-        topology,
-        router_mode: args.router_mode,
-        router_config,
-        admission,
-        seed: args.seed,
-        planning,
-    };
-    let (workload, workload_description) = args.workload(config.block_size())?;
+    let prepared = args.prepare()?;
     let jsonl = match &args.requests_jsonl {
         Some(path) => {
             let name = path.display().to_string();
@@ -525,7 +651,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
         None => None,
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new(workload.len() as u64);
+        let bar = ProgressBar::new(prepared.workload.len() as u64);
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} requests {msg}",
@@ -540,16 +666,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
         jsonl_error: None,
     };
     let started = Instant::now();
-    let outcome =
-        replay(&workload, &config, &mut observer).map_err(|e| match (&args.trace, e) {
-            (Some(path), servesim_replay::ReplayError::Workload { line, message }) => {
-                CliError::Usage(format!("{}:{line}: {message}", path.display()))
-            }
-            (Some(path), servesim_replay::ReplayError::Unservable { line, source }) => {
-                CliError::Usage(format!("{}:{line}: {source}", path.display()))
-            }
-            (_, e) => CliError::Replay(e),
-        })?;
+    let outcome = args.execute(&prepared, &mut observer)?;
     let wall_time_ms = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(bar) = &observer.bar {
         bar.finish_and_clear();
@@ -561,21 +678,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
         out.flush()
             .map_err(|source| CliError::Output { path: name, source })?;
     }
-    let mut servesim = Map::new();
-    servesim.insert("seed".into(), args.seed.into());
-    servesim.insert(
-        "config".into(),
-        json!({
-            "topology": topology_description,
-            "router_mode": args.router_mode.name(),
-            "router_config": (args.router_mode == RouterMode::KvRouter).then(|| serde_json::to_value(&config.router_config).unwrap_or(Value::Null)),
-            "admission": match admission { AdmissionMode::Trace => "trace", AdmissionMode::Concurrency(_) => "concurrency" },
-            "replay_concurrency": args.replay_concurrency,
-            "arrival_speedup_ratio": args.arrival_speedup_ratio,
-            "workload": workload_description,
-        }),
-    );
-    let report = report_json(&outcome, wall_time_ms, servesim);
+    let report = args.report(&prepared, &outcome, wall_time_ms);
     let path = report_path(args.report_json.as_deref());
     let name = path.display().to_string();
     let io = |source| CliError::Output {
@@ -586,6 +689,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
     serde_json::to_writer_pretty(&mut file, &report).map_err(|e| io(e.into()))?;
     file.write_all(b"\n").map_err(io)?;
     file.flush().map_err(io)?;
+    let html = args.html_path(&prepared);
+    if let Some(html) = &html {
+        let info = RunInfo {
+            title: None,
+            subtitle: args.describe(&prepared),
+        };
+        write_output(html, &run_page(&outcome, &info).to_html())?;
+    }
     if !args.quiet {
         print!(
             "{}",
@@ -593,6 +704,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
         );
         if let Some(planning) = &outcome.planning {
             print!("{}", render_planning(planning));
+        }
+        if let Some(html) = html {
+            println!("HTML report: {}", html.display());
         }
     }
     Ok(())

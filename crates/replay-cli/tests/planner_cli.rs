@@ -14,6 +14,14 @@ const AGG: &str = r#"{"mode": "agg", "optimization_target": "sla", "ttft": 1500,
   "throughput_adjustment_interval": 60, "load_adjustment_interval": 10,
   "prefill_engine_num_gpu": 1, "decode_engine_num_gpu": 1}"#;
 
+/// `AGG` writing its HTML report to `dir/name` (the planner's own keys, as in the reference).
+fn agg_reporting_to(dir: &std::path::Path, name: &str) -> String {
+    let mut config: serde_json::Value = serde_json::from_str(AGG).unwrap();
+    config["report_output_dir"] = dir.to_str().unwrap().into();
+    config["report_filename"] = name.into();
+    config.to_string()
+}
+
 #[test]
 fn planner_run_prints_events_and_reports_diagnostics() {
     let dir = scratch_dir("planner_run");
@@ -24,20 +32,37 @@ fn planner_run_prints_events_and_reports_diagnostics() {
         "--num-workers",
         "2",
         "--planner-config",
-        AGG,
+        &agg_reporting_to(&dir.join("reports"), "agg.html"),
         "--report-json",
         json.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
+    let html_path = dir.join("reports").join("agg.html");
     for line in [
         "Scaling events:",
         "Planner ticks: ",
         "GPU hours: ",
         "SLA attainment: TTFT ≤ 1500 ms",
         "Goodput: ",
+        &format!("HTML report: {}", html_path.display()),
     ] {
         assert!(text.contains(line), "missing {line}: {text}");
+    }
+    // The diagnostics page: self-contained, with the planner's charts and summary.
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    for needle in [
+        "<h1>Planner diagnostics</h1>",
+        "plotly.js v",
+        r#"id="planner-replicas" data-link="time""#,
+        r#"id="planner-decode-load""#,
+        r#"id="planner-load-decisions""#,
+        r#"id="cdf-ttft""#,
+        "<dt>replica transitions</dt>",
+        "<dt>GPU hours</dt>",
+        "TTFT ≤ 1500 ms, ITL ≤ 50 ms",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle}");
     }
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -67,6 +92,11 @@ fn scaling_policies_and_yaml_configs() {
             yaml.to_str().unwrap(),
             "--scaling-policy",
             policy,
+            "--report-html",
+            scratch_dir("planner_policies_html")
+                .join(format!("{policy}.html"))
+                .to_str()
+                .unwrap(),
             "--report-json",
             scratch_dir("planner_policies")
                 .join(format!("{policy}.json"))
@@ -88,6 +118,11 @@ fn scaling_policies_and_yaml_configs() {
         "--scaling-policy",
         "hpa",
         "--quiet",
+        "--report-html",
+        scratch_dir("planner_policy_only_html")
+            .join("r.html")
+            .to_str()
+            .unwrap(),
         "--report-json",
         scratch_dir("planner_policy_only")
             .join("r.json")

@@ -89,6 +89,51 @@ fn same_seed_same_report_apart_from_wall_time() {
 }
 
 #[test]
+fn html_reports_are_optional_for_plain_runs_and_byte_identical() {
+    let dir = scratch_dir("run_html");
+    let pages = [dir.join("a.html"), dir.join("b.html")];
+    for page in &pages {
+        let out = servesim(&[
+            "run",
+            FIXTURE,
+            "--num-workers",
+            "2",
+            "--report-json",
+            dir.join("r.json").to_str().unwrap(),
+            "--report-html",
+            page.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains(&format!("HTML report: {}", page.display())));
+    }
+    let [a, b] = pages.map(|p| std::fs::read_to_string(p).unwrap());
+    assert_eq!(a, b, "same inputs, same page");
+    for needle in [
+        "<h1>servesim replay report</h1>",
+        r#"id="cdf-ttft""#,
+        r#"id="cdf-itl""#,
+        r#"id="cdf-e2e""#,
+        r#"id="traffic-requests" data-link="time""#,
+    ] {
+        assert!(a.contains(needle), "report lacks {needle}");
+    }
+    assert!(
+        !a.contains("planner-replicas"),
+        "no planner, no planner charts"
+    );
+    // Without --report-html a plain run writes no page.
+    let out = servesim(&[
+        "run",
+        FIXTURE,
+        "--quiet",
+        "--report-json",
+        dir.join("r2.json").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("HTML report"));
+}
+
+#[test]
 fn synthetic_load_and_concurrency_mode() {
     let dir = scratch_dir("run_synthetic");
     let json = dir.join("s.json");

@@ -18,6 +18,7 @@ mod metrics;
 mod planning;
 pub mod report;
 mod sim;
+pub mod sweep;
 mod transfer;
 
 use serde::Serialize;

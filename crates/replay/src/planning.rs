@@ -61,6 +61,9 @@ pub struct PlanningSummary {
     pub scaling_events: Vec<ScalingEvent>,
     /// One record per tick.
     pub records: Vec<TickRecord>,
+    /// KV capacity of one decode (or aggregated) engine, tokens: the ceiling of the
+    /// decode-load chart.
+    pub kv_capacity_tokens: f64,
 }
 
 /// Traffic since the last tick.
@@ -90,6 +93,8 @@ pub(crate) struct Planning {
     /// The SLA targets attainment is measured against (ms).
     pub(crate) ttft_ms: f64,
     pub(crate) itl_ms: f64,
+    /// KV capacity of one decode (or aggregated) engine, tokens.
+    pub(crate) kv_capacity_tokens: f64,
 }
 
 /// An engine's capacity figures for the planner.
@@ -220,6 +225,7 @@ impl Planning {
             ticks: 0,
             ttft_ms: config.planner.ttft,
             itl_ms: config.planner.itl,
+            kv_capacity_tokens: caps(decode).max_kv_tokens,
         }
     }
 

@@ -115,6 +115,7 @@ impl Sim<'_, '_> {
             ),
             scaling_events: planning.events.clone(),
             records: planning.records.clone(),
+            kv_capacity_tokens: planning.kv_capacity_tokens,
         })
     }
 }
