@@ -13,8 +13,8 @@
 use crate::PrefillChunk;
 use crate::arch::DType;
 use crate::calibration::{Calibration, Roofline};
-use crate::ops::{AttnShape, MoeShape};
-use crate::step::OpCoster;
+use crate::ops::{AttnShape, MlaShape, MoeShape};
+use crate::step::{OpCoster, mla_projections_ms};
 use crate::system::GpuSystem;
 
 impl Roofline {
@@ -46,6 +46,12 @@ pub struct AnalyticalCoster {
 /// bf16 activations.
 const ACT_BYTES: f64 = 2.0;
 
+/// Extra routed work per additional expert-parallel rank, as a fraction of one rank's share:
+/// AIConfigurator routes tokens by a power law, so the measured rank (holding the popular
+/// experts) computes `(1 + 0.2 · (ep − 1)) / ep` of the tokens, not `1 / ep`. Fitted on its
+/// expert-parallel predictions of gpt-oss and Qwen3 (`docs/perf-model.md`).
+const EP_IMBALANCE: f64 = 0.2;
+
 impl AnalyticalCoster {
     /// A coster for `system` with `calibration`.
     pub fn new(system: GpuSystem, calibration: Calibration) -> Self {
@@ -65,12 +71,53 @@ impl AnalyticalCoster {
         &self.calibration
     }
 
+    /// FLOPs (at the bf16 peak: the projections run in their weight format) and bytes of a
+    /// latent-attention block's projections at `tokens` tokens.
+    fn mla_projections_work(&self, m: &MlaShape, tokens: u64) -> (f64, f64) {
+        let t = tokens as f64;
+        let speedup = self.system.bf16_flops / self.system.flops(m.dtype);
+        m.projections()
+            .iter()
+            .fold((0.0, 0.0), |(flops, bytes), &(_, n, k)| {
+                let (n, k) = (n as f64, k as f64);
+                (
+                    flops + 2.0 * t * n * k * speedup,
+                    bytes + n * k * m.dtype.bytes() + t * (n + k) * ACT_BYTES,
+                )
+            })
+    }
+
     fn gemm_curve(&self, dtype: DType) -> &Roofline {
         match dtype {
             DType::Bf16 => &self.calibration.gemm_bf16,
             DType::Fp8 | DType::Fp4 => &self.calibration.gemm_fp8,
         }
     }
+}
+
+/// FLOPs and bytes of prefill attention over `chunks`.
+fn context_attention_work(a: &AttnShape, chunks: &[PrefillChunk]) -> (f64, f64) {
+    let heads = f64::from(a.heads);
+    let dims = f64::from(a.qk_dim + a.v_dim);
+    chunks.iter().fold((0.0, 0.0), |(flops, bytes), c| {
+        let (s, p) = (f64::from(c.new_tokens), f64::from(c.context_tokens));
+        let keys = a.window.map_or(s + p, |w| (s + p).min(s + f64::from(w)));
+        (
+            flops + 2.0 * heads * dims * causal_pairs(s, p, a.window),
+            bytes + keys * a.kv_bytes_per_token + s * heads * dims * ACT_BYTES,
+        )
+    })
+}
+
+/// FLOPs and bytes of decode attention of `batch` sequences over `keys` keys each.
+fn generation_attention_work(a: &AttnShape, batch: u32, keys: f64) -> (f64, f64) {
+    let b = f64::from(batch);
+    let keys = a.window.map_or(keys, |w| keys.min(f64::from(w)));
+    let dims = f64::from(a.decode_qk_dim + a.decode_v_dim);
+    (
+        2.0 * b * f64::from(a.heads) * dims * keys,
+        b * keys * a.kv_bytes_per_token + b * f64::from(a.heads) * dims * ACT_BYTES,
+    )
 }
 
 /// Keys visible to the `i`-th of `s` new tokens after a prefix of `p` (1-based), summed over
@@ -101,16 +148,7 @@ impl OpCoster for AnalyticalCoster {
     }
 
     fn context_attention_ms(&self, a: &AttnShape, chunks: &[PrefillChunk]) -> f64 {
-        let heads = f64::from(a.heads);
-        let per_pair = 2.0 * heads * f64::from(a.qk_dim + a.v_dim);
-        let (mut flops, mut bytes) = (0.0, 0.0);
-        for c in chunks {
-            let (s, p) = (f64::from(c.new_tokens), f64::from(c.context_tokens));
-            flops += per_pair * causal_pairs(s, p, a.window);
-            let keys = a.window.map_or(s + p, |w| (s + p).min(s + f64::from(w)));
-            bytes +=
-                keys * a.kv_bytes_per_token + s * heads * f64::from(a.qk_dim + a.v_dim) * ACT_BYTES;
-        }
+        let (flops, bytes) = context_attention_work(a, chunks);
         self.calibration.context_attention.ms(
             flops,
             bytes,
@@ -120,11 +158,7 @@ impl OpCoster for AnalyticalCoster {
     }
 
     fn generation_attention_ms(&self, a: &AttnShape, batch: u32, keys: f64) -> f64 {
-        let b = f64::from(batch);
-        let keys = a.window.map_or(keys, |w| keys.min(f64::from(w)));
-        let dims = f64::from(a.decode_qk_dim + a.decode_v_dim);
-        let flops = 2.0 * b * f64::from(a.heads) * dims * keys;
-        let bytes = b * keys * a.kv_bytes_per_token + b * f64::from(a.heads) * dims * ACT_BYTES;
+        let (flops, bytes) = generation_attention_work(a, batch, keys);
         self.calibration.generation_attention.ms(
             flops,
             bytes,
@@ -152,13 +186,15 @@ impl OpCoster for AnalyticalCoster {
         );
         let inter = f64::from(m.inter) / f64::from(m.moe_tp);
         let ep = f64::from(m.moe_ep);
-        let flops = 2.0 * x * k * h * 3.0 * inter / ep;
+        // Skewed routing loads the rank holding the popular experts beyond its 1/ep share.
+        let flops = 2.0 * x * k * h * 3.0 * inter / ep * (1.0 + EP_IMBALANCE * (ep - 1.0));
         // Expected distinct experts hit by x·k uniform draws, of which this GPU holds 1/ep.
         let active = experts / ep * (1.0 - (1.0 - 1.0 / experts).powf(x * k));
         let bytes = active * 3.0 * h * inter * m.dtype.bytes() + x * h * ACT_BYTES * 2.0;
         let curve = match m.dtype {
             DType::Bf16 => &self.calibration.moe_bf16,
-            DType::Fp8 | DType::Fp4 => &self.calibration.moe_low,
+            DType::Fp8 => &self.calibration.moe_fp8,
+            DType::Fp4 => &self.calibration.moe_fp4,
         };
         curve.ms(flops, bytes, self.system.flops(m.dtype), self.system.mem_bw)
     }
@@ -175,6 +211,37 @@ impl OpCoster for AnalyticalCoster {
 
     fn mem_ms(&self, bytes: f64) -> f64 {
         self.system.mem_op_ms(bytes)
+    }
+
+    fn mla_prefill_ms(&self, m: &MlaShape, chunks: &[PrefillChunk]) -> f64 {
+        let tokens: u64 = chunks.iter().map(|c| u64::from(c.new_tokens)).sum();
+        let Some(curve) = self.calibration.mla_context else {
+            return mla_projections_ms(self, m, tokens)
+                + self.context_attention_ms(&m.attention, chunks);
+        };
+        let (flops, bytes) = self.mla_projections_work(m, tokens);
+        let (attn_flops, attn_bytes) = context_attention_work(&m.attention, chunks);
+        curve.ms(
+            flops + attn_flops,
+            bytes + attn_bytes,
+            self.system.bf16_flops,
+            self.system.mem_bw,
+        )
+    }
+
+    fn mla_decode_ms(&self, m: &MlaShape, batch: u32, keys: f64, tokens: u64) -> f64 {
+        let Some(curve) = self.calibration.mla_generation else {
+            return mla_projections_ms(self, m, tokens)
+                + self.generation_attention_ms(&m.attention, batch, keys);
+        };
+        let (flops, bytes) = self.mla_projections_work(m, tokens);
+        let (attn_flops, attn_bytes) = generation_attention_work(&m.attention, batch, keys);
+        curve.ms(
+            flops + attn_flops,
+            bytes + attn_bytes,
+            self.system.bf16_flops,
+            self.system.mem_bw,
+        )
     }
 }
 

@@ -5,7 +5,7 @@ use crate::analytical::AnalyticalCoster;
 use crate::arch::{DType, ModelArch};
 use crate::calibration::Calibration;
 use crate::error::PerfError;
-use crate::ops::{ForwardGraph, OpKind};
+use crate::ops::{ForwardGraph, MlaShape, OpKind};
 use crate::parallel::Parallelism;
 use crate::step::StepModel;
 use crate::system::{Backend, GpuSystem, RUNTIME_RESERVE_BYTES};
@@ -65,7 +65,7 @@ impl Deployment {
 
     /// The per-GPU op graph of one forward pass.
     pub fn graph(&self) -> ForwardGraph {
-        ForwardGraph::build(&self.arch, &self.parallelism, self.kv_dtype)
+        ForwardGraph::build(&self.arch, &self.parallelism, self.kv_dtype, self.backend)
     }
 
     /// A short description, e.g. `llama-3.1-8b on h200_sxm (vllm, tp 1)`.
@@ -122,7 +122,10 @@ impl Deployment {
             .ops
             .iter()
             .filter_map(|op| match op.kind {
-                OpKind::Attention(shape) => Some(shape.kv_bytes_per_token * op.count),
+                OpKind::Attention(shape)
+                | OpKind::Mla(MlaShape {
+                    attention: shape, ..
+                }) => Some(shape.kv_bytes_per_token * op.count),
                 _ => None,
             })
             .sum()

@@ -36,6 +36,7 @@ mod arch;
 pub mod calibration;
 mod deployment;
 mod error;
+mod graph;
 mod hf_config;
 mod interpolated;
 mod models;
@@ -44,6 +45,7 @@ mod parallel;
 mod polynomial;
 mod step;
 mod system;
+mod work;
 
 use std::fmt;
 
@@ -56,11 +58,12 @@ pub use deployment::{DEFAULT_MEMORY_FRACTION, Deployment};
 pub use error::PerfError;
 pub use interpolated::{InterpolatedModel, ProfileTable};
 pub use models::builtin_model_names;
-pub use ops::ForwardGraph;
+pub use ops::{ForwardGraph, Phases, Stream};
 pub use parallel::Parallelism;
 pub use polynomial::PolynomialModel;
-pub use step::{OpCoster, StepModel, Work};
+pub use step::{OpCoster, StepModel};
 pub use system::{Backend, GpuSystem, RUNTIME_RESERVE_BYTES, SYSTEMS, system_names};
+pub use work::{PassKind, Work};
 
 /// One request's share of the prefill work in a pass.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]

@@ -5,16 +5,19 @@
 //!   at one row per chunk, attention per chunk with its causal prefix.
 //! * **Decode** of `b` sequences with total context `C`: token-wise ops at
 //!   `b × tokens_per_sequence`, the logits at that many rows, attention at batch `b` with
-//!   `C / b + 1` keys per sequence.
+//!   `C / b + 1` keys per sequence; a shared expert on its own stream costs
+//!   `max(routed, shared)` ([`Stream`]).
 //! * **Mixed** passes follow AIConfigurator's mixed-step rule: every non-attention op runs
 //!   once on the combined tokens, plus the prefill chunks' attention, plus the decode batch's
 //!   attention.
 //!
-//! The decode fast path (an engine calls it once per step, over a million times per replayed
-//! hour) reads the non-attention part from a table by token count built at construction,
-//! so a call costs one table read and one attention evaluation per attention op.
+//! Ops run only in the passes of their [`Phases`](crate::Phases). The decode fast path (an
+//! engine calls it once per step, over a million times per replayed hour) reads the
+//! non-attention part from a table by token count built at construction, so a call costs
+//! one table read and one attention evaluation per attention op.
 
-use crate::ops::{AttnShape, ForwardGraph, MoeShape, Op, OpKind};
+use crate::ops::{AttnShape, ForwardGraph, MlaShape, MoeShape, Op, OpKind, Phases, Stream};
+use crate::work::{PassKind, Work};
 use crate::{DType, DecodeShape, PassShape, PerfModel, PrefillChunk};
 
 /// Prices single ops. All times are milliseconds for one execution (one layer).
@@ -33,58 +36,38 @@ pub trait OpCoster: std::fmt::Debug + Send + Sync {
     fn all_to_all_ms(&self, bytes_per_token: f64, tokens: u64, gpus: u32) -> f64;
     /// A memory-bound op moving `bytes`.
     fn mem_ms(&self, bytes: f64) -> f64;
+
+    /// A multi-head latent attention block computing prefill `chunks`: by default its
+    /// projections at the chunks' tokens plus their attention.
+    fn mla_prefill_ms(&self, shape: &MlaShape, chunks: &[PrefillChunk]) -> f64 {
+        let tokens: u64 = chunks.iter().map(|c| u64::from(c.new_tokens)).sum();
+        mla_projections_ms(self, shape, tokens)
+            + self.context_attention_ms(&shape.attention, chunks)
+    }
+
+    /// A multi-head latent attention block decoding `tokens` tokens of `batch` sequences
+    /// that attend to `keys` keys each: by default its projections plus the attention.
+    fn mla_decode_ms(&self, shape: &MlaShape, batch: u32, keys: f64, tokens: u64) -> f64 {
+        mla_projections_ms(self, shape, tokens)
+            + self.generation_attention_ms(&shape.attention, batch, keys)
+    }
 }
 
-/// What one pass computes, in the terms ops are priced in.
-#[derive(Copy, Clone, Debug, Default)]
-pub struct Work<'a> {
-    /// Tokens through the token-wise ops.
-    pub tokens: u64,
-    /// Rows of the logits GEMM (sequences that sample a token).
-    pub logits_rows: u64,
-    /// Prefill chunks (their attention).
-    pub prefill: &'a [PrefillChunk],
-    /// Decoding sequences (their attention).
-    pub decode_batch: u32,
-    /// Mean keys each decoding sequence attends to.
-    pub decode_keys: f64,
-}
-
-impl<'a> Work<'a> {
-    /// A prefill-only pass.
-    pub fn prefill(chunks: &'a [PrefillChunk]) -> Self {
-        Work {
-            tokens: chunks.iter().map(|c| u64::from(c.new_tokens)).sum(),
-            logits_rows: chunks.len() as u64,
-            prefill: chunks,
-            ..Work::default()
-        }
+/// The projection GEMMs of a latent attention block at `tokens` tokens.
+pub(crate) fn mla_projections_ms<C: OpCoster + ?Sized>(
+    coster: &C,
+    shape: &MlaShape,
+    tokens: u64,
+) -> f64 {
+    if tokens == 0 {
+        return 0.0;
     }
-
-    /// A decode-only pass.
-    pub fn decode(decode: &DecodeShape) -> Self {
-        let tokens = u64::from(decode.sequences) * u64::from(decode.tokens_per_sequence.max(1));
-        Work {
-            tokens,
-            logits_rows: tokens,
-            decode_batch: decode.sequences,
-            decode_keys: decode.mean_context() + 1.0,
-            ..Work::default()
-        }
-    }
-
-    /// A mixed pass (AIConfigurator's mixed-step rule).
-    pub fn mixed(pass: &PassShape<'a>) -> Self {
-        let p = Work::prefill(pass.prefill);
-        let d = Work::decode(&pass.decode);
-        Work {
-            tokens: p.tokens + d.tokens,
-            logits_rows: p.logits_rows + d.logits_rows,
-            prefill: pass.prefill,
-            decode_batch: d.decode_batch,
-            decode_keys: d.decode_keys,
-        }
-    }
+    shape
+        .projections()
+        .iter()
+        .filter(|(_, n, _)| *n > 0)
+        .map(|&(_, n, k)| coster.gemm_ms(tokens, n, k, shape.dtype))
+        .sum()
 }
 
 /// A [`PerfModel`] summing the op costs of a [`ForwardGraph`].
@@ -95,12 +78,17 @@ pub struct StepModel<C> {
     coster: C,
     /// `decode_rest[t]`: non-attention ms of a decode pass of `t` tokens (`t ≥ 1`).
     decode_rest: Vec<f64>,
-    /// The attention ops and their counts, for the decode fast path.
-    attention: Vec<(AttnShape, f64)>,
+    /// The ops whose decode cost depends on the context (attention, latent attention), for
+    /// the decode fast path.
+    attention: Vec<Op>,
 }
 
 /// Decode passes up to this many tokens read their non-attention time from a table.
 const DECODE_TABLE_TOKENS: u64 = 2048;
+
+/// Name of the (non-positive) breakdown entry that removes the part of the shared expert
+/// hidden behind the routed experts in a decode pass.
+const OVERLAP: &str = "shared_expert_overlap";
 
 impl<C: OpCoster> StepModel<C> {
     /// Wraps `coster` over `graph`; `name` is what [`PerfModel::name`] reports.
@@ -108,10 +96,8 @@ impl<C: OpCoster> StepModel<C> {
         let attention = graph
             .ops
             .iter()
-            .filter_map(|op| match op.kind {
-                OpKind::Attention(shape) => Some((shape, op.count)),
-                _ => None,
-            })
+            .filter(|op| matches!(op.kind, OpKind::Attention(_) | OpKind::Mla(_)))
+            .cloned()
             .collect();
         let mut model = StepModel {
             name: name.into(),
@@ -125,7 +111,7 @@ impl<C: OpCoster> StepModel<C> {
                 if t == 0 {
                     0.0
                 } else {
-                    model.non_attention_ms(t, t)
+                    model.decode_non_attention_ms(t)
                 }
             })
             .collect();
@@ -144,6 +130,9 @@ impl<C: OpCoster> StepModel<C> {
     }
 
     fn op_ms(&self, op: &Op, work: &Work<'_>) -> f64 {
+        if op.phases == Phases::DecodeOnly && work.kind != PassKind::Decode {
+            return 0.0;
+        }
         let c = &self.coster;
         let one = match op.kind {
             OpKind::Mem { bytes_per_token } => {
@@ -170,16 +159,16 @@ impl<C: OpCoster> StepModel<C> {
                     c.gemm_ms(m, n, k, dtype)
                 }
             }
-            OpKind::Attention(shape) => {
+            OpKind::Attention(_) | OpKind::Mla(_) => {
                 let prefill = if work.prefill.is_empty() {
                     0.0
                 } else {
-                    c.context_attention_ms(&shape, work.prefill)
+                    self.attention_prefill_ms(&op.kind, work.prefill)
                 };
                 let decode = if work.decode_batch == 0 {
                     0.0
                 } else {
-                    c.generation_attention_ms(&shape, work.decode_batch, work.decode_keys)
+                    self.attention_decode_ms(&op.kind, work)
                 };
                 prefill + decode
             }
@@ -212,33 +201,88 @@ impl<C: OpCoster> StepModel<C> {
         one * op.count
     }
 
-    /// Milliseconds per op of a pass, in graph order.
+    /// Milliseconds per op of a pass, in graph order. In a decode pass whose shared expert
+    /// overlaps the routed experts, a last entry `shared_expert_overlap` (≤ 0) removes the
+    /// hidden part, so that the entries sum to the pass time.
     pub fn breakdown(&self, work: &Work<'_>) -> Vec<(&'static str, f64)> {
-        self.graph
+        let mut ops: Vec<(&'static str, f64)> = self
+            .graph
             .ops
             .iter()
             .map(|op| (op.name, self.op_ms(op, work)))
-            .collect()
+            .collect();
+        let hidden = self.hidden_ms(work);
+        if hidden > 0.0 {
+            ops.push((OVERLAP, -hidden));
+        }
+        ops
     }
 
     /// Milliseconds of a pass.
     pub fn pass_ms(&self, work: &Work<'_>) -> f64 {
-        self.graph.ops.iter().map(|op| self.op_ms(op, work)).sum()
+        let total: f64 = self.graph.ops.iter().map(|op| self.op_ms(op, work)).sum();
+        total - self.hidden_ms(work)
     }
 
-    fn non_attention_ms(&self, tokens: u64, logits_rows: u64) -> f64 {
+    /// In decode passes, the shorter of the routed and shared-expert paths, which runs
+    /// hidden behind the longer one; 0 otherwise.
+    fn hidden_ms(&self, work: &Work<'_>) -> f64 {
+        if work.kind != PassKind::Decode {
+            return 0.0;
+        }
+        let on = |stream: Stream| -> f64 {
+            self.graph
+                .ops
+                .iter()
+                .filter(|op| op.stream == stream)
+                .map(|op| self.op_ms(op, work))
+                .sum()
+        };
+        on(Stream::Routed).min(on(Stream::Shared))
+    }
+
+    /// A decode pass of `tokens` tokens without its attention.
+    fn decode_non_attention_ms(&self, tokens: u64) -> f64 {
         let work = Work {
+            kind: PassKind::Decode,
             tokens,
-            logits_rows,
+            decode_tokens: tokens,
+            logits_rows: tokens,
             ..Work::default()
         };
         self.pass_ms(&work)
     }
 
-    fn decode_attention_ms(&self, batch: u32, keys: f64) -> f64 {
+    /// One execution of a context-dependent op computing prefill `chunks`.
+    fn attention_prefill_ms(&self, kind: &OpKind, chunks: &[PrefillChunk]) -> f64 {
+        match kind {
+            OpKind::Attention(shape) => self.coster.context_attention_ms(shape, chunks),
+            OpKind::Mla(shape) => self.coster.mla_prefill_ms(shape, chunks),
+            _ => 0.0,
+        }
+    }
+
+    /// One execution of a context-dependent op for the decoding sequences of `work`.
+    fn attention_decode_ms(&self, kind: &OpKind, work: &Work<'_>) -> f64 {
+        let c = &self.coster;
+        match kind {
+            OpKind::Attention(shape) => {
+                c.generation_attention_ms(shape, work.decode_batch, work.decode_keys)
+            }
+            OpKind::Mla(shape) => c.mla_decode_ms(
+                shape,
+                work.decode_batch,
+                work.decode_keys,
+                work.decode_tokens,
+            ),
+            _ => 0.0,
+        }
+    }
+
+    fn decode_attention_ms(&self, work: &Work<'_>) -> f64 {
         self.attention
             .iter()
-            .map(|(shape, count)| count * self.coster.generation_attention_ms(shape, batch, keys))
+            .map(|op| op.count * self.attention_decode_ms(&op.kind, work))
             .sum()
     }
 }
@@ -258,9 +302,9 @@ impl<C: OpCoster> PerfModel for StepModel<C> {
         let work = Work::decode(decode);
         let rest = match self.decode_rest.get(work.tokens as usize) {
             Some(&ms) => ms,
-            None => self.non_attention_ms(work.tokens, work.logits_rows),
+            None => self.decode_non_attention_ms(work.tokens),
         };
-        rest + self.decode_attention_ms(work.decode_batch, work.decode_keys)
+        rest + self.decode_attention_ms(&work)
     }
 
     fn fused_ms(&self, pass: &PassShape<'_>) -> f64 {

@@ -1,12 +1,17 @@
 //! `servesim perf predict|table|list`: the per-GPU timing model on its own.
+//!
+//! `predict` and `table` price passes with the analytical model, or with `--perf-model
+//! aic-db` from AIConfigurator's measured tables (a build with the `aic-db` feature, and the
+//! `systems` folder of an `aiconfigurator-core` install).
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use servesim_perf::{
-    DType, DecodeShape, Deployment, GpuSystem, ModelArch, PerfModel, PrefillChunk, SYSTEMS, Work,
-    builtin_model_names,
+    AnalyticalCoster, DType, DecodeShape, Deployment, GpuSystem, ModelArch, PerfModel,
+    PrefillChunk, SYSTEMS, StepModel, Work, builtin_model_names,
 };
 
 use crate::error::CliError;
@@ -15,9 +20,9 @@ use crate::error::CliError;
 #[derive(Debug, Subcommand)]
 pub(crate) enum PerfCommand {
     /// Time one forward pass (prefill or decode) of a model on a GPU system.
-    Predict(PredictArgs),
+    Predict(Box<PredictArgs>),
     /// Time a grid of passes: prefill by ISL × batch, or decode by context × batch.
-    Table(TableArgs),
+    Table(Box<TableArgs>),
     /// List the built-in models and GPU systems.
     List(ListArgs),
 }
@@ -31,7 +36,17 @@ enum Phase {
     Decode,
 }
 
-/// Model, system, backend and parallel layout (the engine's `aic_*` keys).
+/// The timing model that prices passes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum PerfModelArg {
+    /// The built-in op-level roofline model.
+    Analytical,
+    /// AIConfigurator's measured tables (needs a build with `--features aic-db`).
+    AicDb,
+}
+
+/// Model, system, backend and parallel layout (the engine's `aic_*` keys), and the timing
+/// model.
 #[derive(Debug, Args)]
 struct DeploymentArgs {
     /// Model: built-in name or Hugging Face id (see `servesim perf list`), or a config.json path.
@@ -55,6 +70,44 @@ struct DeploymentArgs {
     /// Attention data-parallel size.
     #[arg(long, default_value_t = 1, value_name = "N")]
     attention_dp: u32,
+    /// Timing model: analytical, or aic-db (AIConfigurator's measured tables).
+    #[arg(long, value_enum, default_value = "analytical", value_name = "MODEL")]
+    perf_model: PerfModelArg,
+    /// The `systems` folder of an aiconfigurator-core install, for aic-db
+    /// [default: $SERVESIM_AIC_SYSTEMS].
+    #[arg(long, value_name = "PATH")]
+    aic_systems: Option<PathBuf>,
+    /// Backend version of AIConfigurator's tables, for aic-db [default: AIConfigurator
+    /// 0.12.0's current version].
+    #[arg(long, value_name = "VERSION")]
+    aic_backend_version: Option<String>,
+}
+
+/// A timing model built from the command line, with its per-op breakdown.
+enum Priced {
+    /// The analytical model.
+    Analytical(StepModel<AnalyticalCoster>),
+    /// AIConfigurator's measured tables.
+    #[cfg(feature = "aic-db")]
+    AicDb(servesim_perf::AicDbModel),
+}
+
+impl Priced {
+    fn model(&self) -> &dyn PerfModel {
+        match self {
+            Priced::Analytical(m) => m,
+            #[cfg(feature = "aic-db")]
+            Priced::AicDb(m) => m,
+        }
+    }
+
+    fn breakdown(&self, work: &Work<'_>) -> Vec<(&'static str, f64)> {
+        match self {
+            Priced::Analytical(m) => m.breakdown(work),
+            #[cfg(feature = "aic-db")]
+            Priced::AicDb(m) => m.breakdown(work),
+        }
+    }
 }
 
 impl DeploymentArgs {
@@ -69,6 +122,44 @@ impl DeploymentArgs {
             self.attention_dp,
         )
         .map_err(|e| CliError::Usage(e.to_string()))
+    }
+
+    /// The timing model `--perf-model` selects, for `deployment`.
+    fn priced(&self, deployment: &Deployment) -> Result<Priced, CliError> {
+        match self.perf_model {
+            PerfModelArg::Analytical => deployment
+                .analytical()
+                .map(Priced::Analytical)
+                .map_err(|e| CliError::Usage(e.to_string())),
+            PerfModelArg::AicDb => self.aic_db(deployment),
+        }
+    }
+
+    #[cfg(feature = "aic-db")]
+    fn aic_db(&self, deployment: &Deployment) -> Result<Priced, CliError> {
+        let root = self
+            .aic_systems
+            .clone()
+            .or_else(|| std::env::var_os(servesim_perf::SYSTEMS_ENV).map(PathBuf::from))
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--perf-model aic-db needs --aic-systems PATH (or {}): the `systems` folder of an aiconfigurator-core install (…/site-packages/aiconfigurator_core/systems)",
+                    servesim_perf::SYSTEMS_ENV
+                ))
+            })?;
+        deployment
+            .aic_db(&root, self.aic_backend_version.as_deref())
+            .map(Priced::AicDb)
+            .map_err(|e| CliError::Usage(e.to_string()))
+    }
+
+    #[cfg(not(feature = "aic-db"))]
+    fn aic_db(&self, _deployment: &Deployment) -> Result<Priced, CliError> {
+        // The table location and version only matter to a build that can read the tables.
+        let _ = (&self.aic_systems, &self.aic_backend_version);
+        Err(CliError::Usage(
+            "--perf-model aic-db: this servesim was built without the `aic-db` feature; rebuild with `cargo build --release -p replay-cli --features aic-db`, or use `--perf-model analytical`".to_owned(),
+        ))
     }
 }
 
@@ -181,7 +272,8 @@ impl Pass {
         })
     }
 
-    fn ms(&self, model: &dyn PerfModel) -> f64 {
+    fn ms(&self, model: &Priced) -> f64 {
+        let model = model.model();
         match self {
             Pass::Prefill(chunks) => model.prefill_ms(chunks),
             Pass::Decode(shape) => model.decode_ms(shape),
@@ -205,9 +297,6 @@ fn check_batch(batch: u32) -> Result<(), CliError> {
 
 fn predict(args: &PredictArgs) -> Result<(), CliError> {
     let deployment = args.deployment.deployment()?;
-    let model = deployment
-        .analytical()
-        .map_err(|e| CliError::Usage(e.to_string()))?;
     check_batch(args.batch)?;
     let (pass, shape) = match args.phase {
         Phase::Prefill => {
@@ -230,12 +319,13 @@ fn predict(args: &PredictArgs) -> Result<(), CliError> {
             )
         }
     };
+    let model = args.deployment.priced(&deployment)?;
     let ms = pass.ms(&model);
     if args.json {
         let ops: Vec<_> = model
             .breakdown(&pass.work())
             .into_iter()
-            .filter(|(_, ms)| *ms > 0.0)
+            .filter(|(_, ms)| *ms != 0.0)
             .map(|(name, ms)| json!({"op": name, "ms": ms}))
             .collect();
         let out = json!({
@@ -243,7 +333,7 @@ fn predict(args: &PredictArgs) -> Result<(), CliError> {
             "system": deployment.system.name,
             "backend": deployment.backend,
             "parallelism": deployment.parallelism,
-            "perf_model": model.name(),
+            "perf_model": model.model().name(),
             "phase": match args.phase { Phase::Prefill => "prefill", Phase::Decode => "decode" },
             "shape": shape,
             "ms": ms,
@@ -268,19 +358,18 @@ fn predict(args: &PredictArgs) -> Result<(), CliError> {
                 args.ctx.unwrap_or_default()
             ),
         };
-        println!("{}: {what}: {ms:.2} ms", deployment.describe());
+        let name = model.model().name();
+        println!("{} [{name}]: {what}: {ms:.2} ms", deployment.describe());
     }
     Ok(())
 }
 
 fn table(args: &TableArgs) -> Result<(), CliError> {
     let deployment = args.deployment.deployment()?;
-    let model = deployment
-        .analytical()
-        .map_err(|e| CliError::Usage(e.to_string()))?;
     for &b in &args.batch {
         check_batch(b)?;
     }
+    let model = args.deployment.priced(&deployment)?;
     let (label, rows) = match args.phase {
         Phase::Prefill => ("isl", &args.isl),
         Phase::Decode => ("ctx", &args.ctx),
@@ -307,6 +396,7 @@ fn table(args: &TableArgs) -> Result<(), CliError> {
             "system": deployment.system.name,
             "backend": deployment.backend,
             "parallelism": deployment.parallelism,
+            "perf_model": model.model().name(),
             "phase": match args.phase { Phase::Prefill => "prefill", Phase::Decode => "decode" },
             "batch": args.batch,
             "rows": rows,
@@ -319,7 +409,12 @@ fn table(args: &TableArgs) -> Result<(), CliError> {
         Phase::Prefill => "prefill",
         Phase::Decode => "decode",
     };
-    let _ = writeln!(out, "{}: {phase} ms per pass", deployment.describe());
+    let _ = writeln!(
+        out,
+        "{} [{}]: {phase} ms per pass",
+        deployment.describe(),
+        model.model().name()
+    );
     let _ = write!(out, "{:>8}", format!("{label}\\batch"));
     for b in &args.batch {
         let _ = write!(out, " {b:>9}");

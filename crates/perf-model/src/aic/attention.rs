@@ -11,14 +11,13 @@
 //! (FlashAttention 3 on Hopper, Triton on Blackwell), then lanes of the requested version by
 //! how many slices and rows they hold, then lanes only older versions have.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-
 use super::columns::Columns;
 use super::interp::{Grid, NoAnchor, Point};
+use super::layout::{Source, first_path};
 use crate::arch::DType;
 use crate::error::PerfError;
 use crate::system::{Backend, GpuSystem};
+use std::collections::{BTreeMap, HashMap};
 
 /// A slice's discrete keys.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -166,7 +165,7 @@ impl Slice {
 /// What [`load_slices`] reads.
 pub(crate) struct SliceRequest<'a> {
     /// The files, preferred first.
-    pub(crate) sources: &'a [PathBuf],
+    pub(crate) sources: &'a [Source],
     /// Which table.
     pub(crate) phase: Phase,
     /// The slices wanted.
@@ -181,17 +180,13 @@ pub(crate) fn load_slices(
     backend: Backend,
     version: &str,
 ) -> Result<Vec<Slice>, PerfError> {
-    let path = req
-        .sources
-        .first()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let path = first_path(req.sources);
     // (lane, key) → points in source order; lane → (primary?, slices, rows).
     let mut points: HashMap<(String, SliceKey), Vec<Point>> = HashMap::new();
     let mut lanes: BTreeMap<String, (bool, usize)> = BTreeMap::new();
     for (nth, source) in req.sources.iter().enumerate() {
         let t = Columns::read(
-            source,
+            &source.path,
             &[
                 "batch_size",
                 "isl",
@@ -225,6 +220,9 @@ pub(crate) fn load_slices(
         let lane = t.text("kernel_source")?;
         let latency = t.numbers("latency")?;
         for row in 0..t.rows() {
+            if !source.admits(lane.as_ref().map(|l| l[row])) {
+                continue;
+            }
             let lane = lane.as_ref().map_or("", |l| l[row]);
             let entry = lanes.entry(lane.to_owned()).or_insert((nth == 0, 0));
             entry.1 += 1;

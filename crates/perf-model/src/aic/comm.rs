@@ -4,10 +4,10 @@
 //! latency is blended linearly, beyond them the boundary point's bandwidth is held.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use super::columns::Columns;
 use super::interp::{Curve, NoAnchor};
+use super::layout::{Source, first_path};
 use crate::error::PerfError;
 
 /// All-reduce latency curves by GPU count.
@@ -18,11 +18,11 @@ pub(crate) struct AllReduceTable {
 
 impl AllReduceTable {
     /// Reads `sources` (preferred first); `gpus` must be measured.
-    pub(crate) fn load(sources: &[PathBuf], gpus: u32) -> Result<AllReduceTable, PerfError> {
+    pub(crate) fn load(sources: &[Source], gpus: u32) -> Result<AllReduceTable, PerfError> {
         let mut points: HashMap<u32, Vec<(f64, f64)>> = HashMap::new();
         for source in sources {
             let t = Columns::read(
-                source,
+                &source.path,
                 &["num_gpus", "message_size", "latency"],
                 &["kernel_source", "backend"],
             )?;
@@ -36,7 +36,8 @@ impl AllReduceTable {
                 col.as_ref().is_some_and(|c| c[row].ends_with("_eager"))
             };
             for row in 0..t.rows() {
-                if eager(&kernel, row)
+                if !source.admits(kernel.as_ref().map(|k| k[row]))
+                    || eager(&kernel, row)
                     || eager(&backend, row)
                     || !latency[row].is_finite()
                     || !size[row].is_finite()
@@ -54,10 +55,7 @@ impl AllReduceTable {
             have.sort_unstable();
             let have: Vec<String> = have.iter().map(u32::to_string).collect();
             return Err(PerfError::Database {
-                path: sources
-                    .first()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
+                path: first_path(sources),
                 message: format!(
                     "no rows with `num_gpus` = {gpus} (measured: {})",
                     have.join(", ")

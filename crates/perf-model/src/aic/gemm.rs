@@ -10,10 +10,10 @@
 //! speed of light. This is AIConfigurator's resolution for GEMMs.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 
 use super::columns::Columns;
 use super::interp::{Curve, NoAnchor};
+use super::layout::{Source, first_path};
 use crate::arch::DType;
 use crate::error::PerfError;
 use crate::system::GpuSystem;
@@ -90,17 +90,14 @@ impl GemmTable {
     /// from `sources` (preferred file first), ranking in advance the sites that lend to the
     /// shapes that were not collected.
     pub(crate) fn load(
-        sources: &[PathBuf],
+        sources: &[Source],
         system: &GpuSystem,
         shapes: &[(u64, u64, DType)],
     ) -> Result<GemmTable, PerfError> {
         let mut dtypes: Vec<DType> = shapes.iter().map(|s| s.2).collect();
         dtypes.sort_unstable();
         dtypes.dedup();
-        let path = sources
-            .first()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
+        let path = first_path(sources);
         let wanted: Vec<&'static str> = dtypes
             .iter()
             .flat_map(|&d| table_names(d))
@@ -110,11 +107,19 @@ impl GemmTable {
         // (format name, n, k) → sweep points in source order.
         let mut sweeps: Sweeps = HashMap::new();
         for source in sources {
-            let t = Columns::read(source, &["gemm_dtype", "m", "n", "k", "latency"], &[])?;
+            let t = Columns::read(
+                &source.path,
+                &["gemm_dtype", "m", "n", "k", "latency"],
+                &["kernel_source"],
+            )?;
+            let kernel = t.text("kernel_source")?;
             let names = t.required_text("gemm_dtype")?;
             let (m, n, k) = (t.keys("m")?, t.keys("n")?, t.keys("k")?);
             let latency = t.numbers("latency")?;
             for row in 0..t.rows() {
+                if !source.admits(kernel.as_ref().map(|k| k[row])) {
+                    continue;
+                }
                 if !seen.contains(names[row]) {
                     seen.insert(names[row].to_owned());
                 }

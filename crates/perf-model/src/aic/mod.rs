@@ -6,16 +6,19 @@
 //!
 //! | op | source |
 //! |---|---|
-//! | GEMMs (`qkv`, `proj`, `gate_ffn1`, `ffn2`, `logits`, MLA projections, router, shared expert) | `gemm_perf` |
+//! | GEMMs (`qkv`, `proj`, `gate_ffn1`, `ffn2`, `logits`, router, shared expert) | `gemm_perf` |
 //! | attention, prefill | `context_attention_perf` × `(s_full² − prefix²)/s_full²`, plus RoPE and KV-write memory ops × 1.1 |
 //! | attention, decode | `generation_attention_perf` at `s = context + 1`, mean over `s ± 10 %` |
-//! | all-reduce | `custom_allreduce_perf` (CUDA-graph kernels) |
+//! | latent attention (DeepSeek), projections included | `mla_context_module_perf` / `mla_generation_module_perf` |
+//! | routed experts | `moe_perf` (distribution `power_law_1.2`; DeepSeek `power_law_1.01`) |
+//! | all-reduce (TP, MoE dispatch and combine) | `custom_allreduce_perf` (CUDA-graph kernels) |
 //! | embedding, norms, activations | AIConfigurator's empirical memory rule `bytes / (0.8 · BW) + 3 µs` (as AIC) |
 //! | Q/K norms (Qwen3) | AIConfigurator's empirical 26.4 µs per layer in prefill (as AIC) |
 //!
-//! Not read yet (loading a model that needs them is an error naming what is missing): MoE
-//! experts (`moe_perf`), expert-parallel all-to-all, MLA attention (DeepSeek), tensor
-//! parallelism beyond one node.
+//! Not read yet (loading a deployment that needs them is an error naming what is missing):
+//! attention data parallelism (NCCL all-gather / reduce-scatter tables), tensor parallelism
+//! beyond one node, and AIConfigurator's op-by-op fallback for latent attention where its
+//! module tables lack the deployment's formats.
 //!
 //! ```no_run
 //! use servesim_perf::{Deployment, PerfModel, PrefillChunk};
@@ -32,6 +35,10 @@ mod comm;
 mod gemm;
 mod interp;
 mod layout;
+mod mla;
+mod moe;
+#[cfg(test)]
+mod moe_tests;
 #[cfg(test)]
 mod tests;
 
@@ -43,11 +50,13 @@ use self::comm::AllReduceTable;
 use self::gemm::GemmTable;
 use self::interp::NoAnchor;
 use self::layout::Layout;
+use self::mla::{MlaModule, ModuleKey};
+use self::moe::MoeTable;
 use crate::PrefillChunk;
-use crate::arch::DType;
+use crate::arch::{Attention, DType};
 use crate::deployment::Deployment;
 use crate::error::PerfError;
-use crate::ops::{AttnShape, MoeShape, OpKind};
+use crate::ops::{AttnShape, MlaShape, MoeShape, OpKind};
 use crate::step::{OpCoster, StepModel};
 use crate::system::{Backend, GpuSystem};
 
@@ -71,9 +80,10 @@ struct AttentionOp {
 }
 
 /// Prices ops from AIConfigurator's measured tables: GEMMs from `gemm_perf`, attention from
-/// `context_attention_perf` / `generation_attention_perf`, all-reduce from
-/// `custom_allreduce_perf`, memory ops (embedding, norms, activations) by AIConfigurator's
-/// empirical rule `bytes / (0.8 · BW) + 3 µs` — see `docs/perf-model.md` for the details.
+/// `context_attention_perf` / `generation_attention_perf`, latent attention from the MLA
+/// module tables, experts from `moe_perf`, all-reduce from `custom_allreduce_perf`, memory
+/// ops (embedding, norms, activations) by AIConfigurator's empirical rule
+/// `bytes / (0.8 · BW) + 3 µs` — see `docs/perf-model.md` for the details.
 #[derive(Debug)]
 pub struct AicDbCoster {
     system: GpuSystem,
@@ -81,7 +91,18 @@ pub struct AicDbCoster {
     version: String,
     gemm: GemmTable,
     attention: Vec<AttentionOp>,
+    mla: Vec<(MlaShape, MlaModule)>,
+    moe: Option<MoeTable>,
     all_reduce: Option<AllReduceTable>,
+}
+
+/// AIConfigurator's token distribution over the experts: its MoE models draw tokens from a
+/// power law of exponent 1.2, its DeepSeek models 1.01.
+fn moe_distribution(deployment: &Deployment) -> &'static str {
+    match deployment.arch.attention {
+        Attention::Mla { .. } => "power_law_1.01",
+        Attention::Gqa { .. } => "power_law_1.2",
+    }
 }
 
 /// Extra memory ops AIConfigurator adds to every context-attention call (RoPE on Q and K,
@@ -113,19 +134,20 @@ impl AicDbCoster {
         let graph = deployment.graph();
         let mut gemms: Vec<(u64, u64, DType)> = Vec::new();
         let mut shapes: Vec<AttnShape> = Vec::new();
+        let mut mla_shapes: Vec<MlaShape> = Vec::new();
+        let mut moe_shapes: Vec<MoeShape> = Vec::new();
         let mut all_reduce_gpus = None;
         for op in &graph.ops {
             match op.kind {
                 OpKind::Gemm { n, k, dtype, .. } => gemms.push((n, k, dtype)),
-                OpKind::Attention(shape) if shape.mla => {
-                    return Err(unsupported(deployment, "MLA attention (mla_* tables)"));
-                }
                 OpKind::Attention(shape) if !shapes.contains(&shape) => shapes.push(shape),
-                OpKind::Moe(_) => {
-                    return Err(unsupported(deployment, "the MoE expert table (moe_perf)"));
-                }
+                OpKind::Mla(shape) if !mla_shapes.contains(&shape) => mla_shapes.push(shape),
+                OpKind::Moe(shape) if !moe_shapes.contains(&shape) => moe_shapes.push(shape),
                 OpKind::AllToAll { .. } => {
-                    return Err(unsupported(deployment, "expert-parallel all-to-all"));
+                    return Err(unsupported(
+                        deployment,
+                        "attention data parallelism (NCCL all-gather / reduce-scatter)",
+                    ));
                 }
                 OpKind::AllReduce { gpus, .. } if gpus > system.gpus_per_node => {
                     return Err(unsupported(deployment, "an all-reduce across nodes"));
@@ -158,12 +180,28 @@ impl AicDbCoster {
             None => None,
         };
         let attention = load_attention(&layout, system, backend, &shapes)?;
+        let mla = mla_shapes
+            .iter()
+            .map(|shape| Ok((*shape, load_mla(&layout, system, backend, shape)?)))
+            .collect::<Result<_, PerfError>>()?;
+        let moe = if moe_shapes.is_empty() {
+            None
+        } else {
+            Some(MoeTable::load(
+                &layout.require("moe", "moe_perf")?,
+                system,
+                &moe_shapes,
+                moe_distribution(deployment),
+            )?)
+        };
         Ok(AicDbCoster {
             system: system.clone(),
             backend,
             version: layout.version,
             gemm,
             attention,
+            mla,
+            moe,
             all_reduce,
         })
     }
@@ -175,6 +213,10 @@ impl AicDbCoster {
 
     fn attention_op(&self, shape: &AttnShape) -> Option<&AttentionOp> {
         self.attention.iter().find(|a| a.shape == *shape)
+    }
+
+    fn mla_module(&self, shape: &MlaShape) -> Option<&MlaModule> {
+        self.mla.iter().find(|(s, _)| s == shape).map(|(_, m)| m)
     }
 }
 
@@ -243,6 +285,48 @@ fn load_attention(
             decode: BatchMemo::new(),
         })
         .collect())
+}
+
+/// The latent-attention module of `shape`: prefill in the attention format AIConfigurator
+/// pairs with the KV cache, projections in the table's name for the weight format (FP8:
+/// block-scaled where the table has it).
+fn load_mla(
+    layout: &Layout,
+    system: &GpuSystem,
+    backend: Backend,
+    shape: &MlaShape,
+) -> Result<MlaModule, PerfError> {
+    let context = layout.require("mla", "mla_context_module_perf")?;
+    let generation = layout.require("mla", "mla_generation_module_perf")?;
+    let kv = format_name(shape.attention.kv_dtype);
+    let (preferred, fallback) = match shape.dtype {
+        DType::Bf16 => ("bfloat16", None),
+        DType::Fp8 => ("fp8_block", Some("fp8")),
+        DType::Fp4 => ("nvfp4", None),
+    };
+    let load = |gemm: &'static str| {
+        let context_key = ModuleKey {
+            attn: attention_format(shape.attention.kv_dtype, backend),
+            kv,
+            gemm,
+        };
+        let generation_key = ModuleKey {
+            attn: "",
+            ..context_key.clone()
+        };
+        MlaModule::load(
+            &context,
+            &generation,
+            &context_key,
+            &generation_key,
+            shape.attention.heads,
+            system,
+        )
+    };
+    match (load(preferred), fallback) {
+        (Err(e), Some(other)) => load(other).map_err(|_| e),
+        (outcome, _) => outcome,
+    }
 }
 
 /// A table read that load-time checks make infallible; should it fail all the same, the
@@ -321,8 +405,26 @@ impl OpCoster for AicDbCoster {
         })
     }
 
-    fn moe_ms(&self, _shape: &MoeShape, _tokens: u64) -> f64 {
-        0.0
+    fn moe_ms(&self, shape: &MoeShape, tokens: u64) -> f64 {
+        self.moe.as_ref().map_or(0.0, |t| {
+            or_floor(t.latency(shape, tokens), || {
+                let flops = 6.0
+                    * tokens as f64
+                    * f64::from(shape.top_k)
+                    * f64::from(shape.hidden)
+                    * f64::from(shape.inter);
+                flops / self.system.flops(shape.dtype) * 1e3
+            })
+        })
+    }
+
+    fn mla_prefill_ms(&self, shape: &MlaShape, chunks: &[PrefillChunk]) -> f64 {
+        self.mla_module(shape).map_or(0.0, |m| m.prefill_ms(chunks))
+    }
+
+    fn mla_decode_ms(&self, shape: &MlaShape, batch: u32, keys: f64, _tokens: u64) -> f64 {
+        self.mla_module(shape)
+            .map_or(0.0, |m| m.decode_ms(batch, keys))
     }
 
     fn all_to_all_ms(&self, _bytes_per_token: f64, _tokens: u64, _gpus: u32) -> f64 {

@@ -14,21 +14,22 @@ use parquet::schema::parser::parse_message_type;
 
 use super::gemm::GemmTable;
 use super::interp::NoAnchor;
+use super::layout::Source;
 use crate::arch::DType;
 use crate::ops::OpKind;
-use crate::step::Work;
 use crate::system::GpuSystem;
+use crate::work::Work;
 use crate::{DecodeShape, Deployment, PerfError, PerfModel, PrefillChunk};
 
 /// A column of a table to write.
-enum Col {
+pub(super) enum Col {
     Int(Vec<i64>),
     Float(Vec<f64>),
     Text(Vec<String>),
 }
 
 /// Writes `columns` as one row group, every column nullable (as pandas writes them).
-fn write(path: &Path, columns: &[(&str, Col)], compression: Compression) {
+pub(super) fn write(path: &Path, columns: &[(&str, Col)], compression: Compression) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let fields: Vec<String> = columns
         .iter()
@@ -73,20 +74,20 @@ fn write(path: &Path, columns: &[(&str, Col)], compression: Compression) {
     writer.close().unwrap();
 }
 
-fn text(n: usize, s: &str) -> Col {
+pub(super) fn text(n: usize, s: &str) -> Col {
     Col::Text(vec![s.to_owned(); n])
 }
 
-const H200_BF16: f64 = 989e12;
-const H200_BW: f64 = 4.8e12;
+pub(super) const H200_BF16: f64 = 989e12;
+pub(super) const H200_BW: f64 = 4.8e12;
 
 /// GEMM speed of light on H200 in bf16, ms.
-fn gemm_sol(m: f64, n: f64, k: f64) -> f64 {
+pub(super) fn gemm_sol(m: f64, n: f64, k: f64) -> f64 {
     (2.0 * m * n * k / H200_BF16).max(2.0 * (m * n + m * k + n * k) / H200_BW) * 1e3
 }
 
 /// The toy's measured GEMM latency: linear in `m`, so blends along `m` are exact.
-fn gemm_lat(m: f64, n: f64, k: f64) -> f64 {
+pub(super) fn gemm_lat(m: f64, n: f64, k: f64) -> f64 {
     0.01 + m * n * k * 1e-11
 }
 
@@ -101,7 +102,7 @@ fn gen_lat(b: f64, s: f64) -> f64 {
 }
 
 /// All-reduce: 2 µs plus 1 ns per element.
-fn ar_lat(size: f64) -> f64 {
+pub(super) fn ar_lat(size: f64) -> f64 {
     0.002 + size * 1e-9
 }
 
@@ -111,13 +112,14 @@ const TOY: &str = r#"{"model_type": "llama", "num_hidden_layers": 2, "hidden_siz
 
 /// A `systems/` folder with the toy's tables: GEMM sites of its TP-1 shapes plus two
 /// square ones, attention slices for TP 1 and 2 (and a second, sparser lane), all-reduce.
-fn systems(tag: &str) -> PathBuf {
+pub(super) fn systems(tag: &str) -> PathBuf {
     let root = std::env::temp_dir().join(format!("servesim-aic-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let data = root.join("data/h200_sxm");
     let (mut dt, mut ms, mut ns, mut ks, mut lat) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let sites: [(i64, i64, bool); 6] = [
+    let sites: [(i64, i64, bool); 7] = [
+        (8, 256, false),
         (512, 256, false),
         (256, 256, false),
         (1024, 256, false),
@@ -239,11 +241,11 @@ fn toy(root: &Path, tp: u32) -> Deployment {
     .unwrap()
 }
 
-fn close(a: f64, b: f64) {
+pub(super) fn close(a: f64, b: f64) {
     assert!((a / b - 1.0).abs() < 1e-9, "{a} vs {b}");
 }
 
-fn mem(bytes: f64) -> f64 {
+pub(super) fn mem(bytes: f64) -> f64 {
     GpuSystem::by_name("h200_sxm").unwrap().mem_op_ms(bytes)
 }
 
@@ -358,7 +360,9 @@ fn tensor_parallel_adds_the_measured_all_reduce() {
 #[test]
 fn gemm_shapes_not_collected_borrow_utilisation() {
     let root = systems("gemm");
-    let sources = [root.join("data/h200_sxm/gemm/vllm/0.24.0/gemm_perf.parquet")];
+    let sources = [Source::whole(
+        root.join("data/h200_sxm/gemm/vllm/0.24.0/gemm_perf.parquet"),
+    )];
     let t = GemmTable::load(
         &sources,
         GpuSystem::by_name("h200_sxm").unwrap(),
@@ -460,19 +464,19 @@ fn missing_data_is_an_error_naming_the_file() {
 }
 
 #[test]
-fn models_needing_unread_tables_are_refused() {
-    let root = systems("moe");
-    let d = Deployment::new("qwen3-30b-a3b", "h200_sxm", "vllm", 1, None, None, 1).unwrap();
+fn attention_data_parallelism_is_refused() {
+    let root = systems("dp");
+    let d = Deployment::new("qwen3-30b-a3b", "h200_sxm", "vllm", 1, Some(1), Some(2), 2).unwrap();
     let err = d.aic_db(&root, None).unwrap_err().to_string();
     assert!(
-        err.contains("the MoE expert table (moe_perf) is not read by `aic-db` yet"),
+        err.ends_with("attention data parallelism (NCCL all-gather / reduce-scatter) is not read by `aic-db` yet; use `perf_model: analytical`"),
         "{err}"
     );
     assert!(
         d.graph()
             .ops
             .iter()
-            .any(|o| matches!(o.kind, OpKind::Moe(_)))
+            .any(|o| matches!(o.kind, OpKind::AllToAll { .. }))
     );
     std::fs::remove_dir_all(&root).unwrap();
 }
