@@ -6,6 +6,10 @@
 //!   (hashing, caching and releasing its generated blocks) over its steps.
 //! * `admit_prefill_2048`: a pass admitting and prefilling requests with distinct prompts.
 //! * `prefix_lookup_200`: looking up a 200-block prompt in a warm 16k-block cache.
+//! * `sglang_decode_step/*`: the SGLang-style engine's decode pass (O(batch): every request
+//!   is advanced and its pages counted), 64-token pages; `sglang_decode_step_mtp/256` with
+//!   speculative decoding (`nextn` 2), which also draws every request's drafts.
+//! * `radix_match_200`: matching a 200-page prompt in a radix cache of 80 cached prompts.
 
 // criterion_group! generates undocumented public items; a bench may stop on broken setup.
 #![allow(missing_docs, clippy::expect_used)]
@@ -13,7 +17,10 @@
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use servesim_engine::{EngineArgs, EngineRequest, KvCache, PassOutput, RequestId, VllmScheduler};
+use servesim_engine::{
+    EngineArgs, EngineRequest, EngineType, KvCache, PassOutput, RadixCache, RequestId, Scheduler,
+    SglangArgs, SglangScheduler, VllmScheduler,
+};
 use servesim_trace::{BlockHash, BlockHasher, SimTime};
 
 fn request(id: u64, isl: u32, osl: u32) -> EngineRequest {
@@ -28,7 +35,34 @@ fn decoding_engine(batch: u32) -> (VllmScheduler, SimTime) {
         max_num_seqs: Some(batch),
         ..EngineArgs::default()
     };
-    let mut engine = VllmScheduler::new(args.resolve().expect("valid bench config"));
+    warm_up(
+        VllmScheduler::new(args.resolve().expect("valid bench config")),
+        batch,
+    )
+}
+
+/// An SGLang-style engine (64-token pages) with `batch` requests decoding.
+fn sglang_decoding_engine(batch: u32, nextn: Option<u32>) -> (SglangScheduler, SimTime) {
+    let args = EngineArgs {
+        engine_type: EngineType::Sglang,
+        block_size: 64,
+        num_gpu_blocks: 200_000,
+        aic_nextn: nextn,
+        sglang: Some(SglangArgs {
+            max_prefill_tokens: 1 << 20,
+            chunked_prefill_size: 1 << 20,
+            ..SglangArgs::default()
+        }),
+        ..EngineArgs::default()
+    };
+    warm_up(
+        SglangScheduler::new(args.resolve().expect("valid bench config")),
+        batch,
+    )
+}
+
+/// Enqueues `batch` requests, prefills them and takes one decode step.
+fn warm_up<E: Scheduler>(mut engine: E, batch: u32) -> (E, SimTime) {
     for i in 0..batch {
         engine
             .enqueue(request(u64::from(i), 1000, 4_000))
@@ -48,8 +82,8 @@ fn decoding_engine(batch: u32) -> (VllmScheduler, SimTime) {
 /// is replaced (outside the timer) whenever a run ends. With `horizon_steps`, runs stop at a
 /// horizon before any request completes (steady decode); without, they run to completion,
 /// so the per-step figure includes hashing and releasing every generated block.
-fn time_decode(
-    prepared: &(VllmScheduler, SimTime),
+fn time_decode<E: Scheduler + Clone>(
+    prepared: &(E, SimTime),
     iters: u64,
     horizon_steps: Option<u64>,
 ) -> Duration {
@@ -91,6 +125,16 @@ fn bench_decode(c: &mut Criterion) {
             |b| b.iter_custom(|iters| time_decode(&prepared, iters, None)),
         );
     }
+    for batch in [16u32, 256] {
+        let prepared = sglang_decoding_engine(batch, None);
+        group.bench_function(BenchmarkId::new("sglang_decode_step", batch), |b| {
+            b.iter_custom(|iters| time_decode(&prepared, iters, Some(1000)))
+        });
+    }
+    let prepared = sglang_decoding_engine(256, Some(2));
+    group.bench_function(BenchmarkId::new("sglang_decode_step_mtp", 256), |b| {
+        b.iter_custom(|iters| time_decode(&prepared, iters, Some(1000)))
+    });
     group.finish();
 }
 
@@ -138,5 +182,29 @@ fn bench_prefix_lookup(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_decode, bench_admission, bench_prefix_lookup);
+fn bench_radix_match(c: &mut Criterion) {
+    let mut cache = RadixCache::new();
+    let prompt = |content: u64| {
+        let mut hasher = BlockHasher::new(64);
+        let mut hashes = Vec::new();
+        hasher.push_run(content, 200 * 64, &mut hashes);
+        hashes
+    };
+    for i in 0..80u64 {
+        cache.insert(&prompt(1000 + i));
+    }
+    let hashes = prompt(1);
+    cache.insert(&hashes);
+    c.bench_function("engine/radix_match_200", |b| {
+        b.iter(|| cache.match_len(std::hint::black_box(&hashes)))
+    });
+}
+
+criterion_group!(
+    benches,
+    bench_decode,
+    bench_admission,
+    bench_prefix_lookup,
+    bench_radix_match
+);
 criterion_main!(benches);

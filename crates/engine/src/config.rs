@@ -12,6 +12,8 @@ use servesim_perf::{
 };
 
 use crate::error::EngineError;
+use crate::sglang::{SglangArgs, SglangConfig};
+use crate::spec::{AcceptRates, SpecConfig};
 
 /// Which scheduler family the engine simulates.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,8 +143,13 @@ pub struct EngineArgs {
     pub reasoning: Option<serde_json::Value>,
     /// Per-engine override of the router queue policy (`fcfs`, `lcfs`, `wspt`).
     pub router_queue_policy: Option<String>,
-    /// SGLang scheduler options.
-    pub sglang: Option<serde_json::Value>,
+    /// SGLang scheduler options (only with `engine_type: sglang`).
+    pub sglang: Option<SglangArgs>,
+    /// Speculative decoding (MTP): draft tokens per decode step, 1–5 (absent: off).
+    pub aic_nextn: Option<u32>,
+    /// Conditional acceptance probability of each draft token, as a comma-separated string
+    /// or an array (default `0.85,0.3,0,0,0`; padded with zeros or truncated to `aic_nextn`).
+    pub aic_nextn_accept_rates: Option<AcceptRates>,
     /// Live-deployment key; ignored.
     pub enable_local_indexer: Option<bool>,
     /// Live-deployment key; ignored.
@@ -190,6 +197,8 @@ impl Default for EngineArgs {
             reasoning: None,
             router_queue_policy: None,
             sglang: None,
+            aic_nextn: None,
+            aic_nextn_accept_rates: None,
             enable_local_indexer: None,
             bootstrap_port: None,
             zmq_kv_events_port: None,
@@ -202,9 +211,22 @@ impl Default for EngineArgs {
 /// KV capacity in blocks when it is neither given nor derived (the reference's default).
 const DEFAULT_GPU_BLOCKS: u64 = 16_384;
 
+/// KV capacity in tokens of the vLLM default (16384 blocks of 64 tokens); an SGLang engine
+/// without `num_gpu_blocks` gets the same memory, whatever its page size.
+const DEFAULT_KV_TOKENS: u64 = DEFAULT_GPU_BLOCKS * 64;
+
 /// A validated engine configuration with every default applied.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
+    /// Which scheduler runs the worker.
+    pub engine_type: EngineType,
+    /// SGLang scheduler settings (`Some` exactly when `engine_type` is SGLang).
+    pub sglang: Option<SglangConfig>,
+    /// Speculative decoding, when on.
+    pub speculative: Option<SpecConfig>,
+    /// Seed of the engine's random draws (speculative decoding); a harness derives one per
+    /// worker with [`EngineConfig::for_worker`].
+    pub seed: u64,
     /// Tokens per KV block.
     pub block_size: u32,
     /// KV capacity in blocks.
@@ -232,6 +254,33 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
+    /// The configuration of worker `index` of a pool: the same settings with a seed derived
+    /// from this one and the index, so that workers draw independent, reproducible streams.
+    pub fn for_worker(&self, index: u64) -> EngineConfig {
+        EngineConfig {
+            seed: servesim_trace::content_id(self.seed, index),
+            ..self.clone()
+        }
+    }
+
+    /// Most prompt tokens one pass computes: `max_num_batched_tokens` for vLLM,
+    /// `sglang.chunked_prefill_size` for SGLang (which ignores the former).
+    pub fn pass_token_budget(&self) -> u32 {
+        self.sglang
+            .as_ref()
+            .map_or(self.max_num_batched_tokens, |s| s.chunked_prefill_size)
+    }
+
+    /// Most requests running at once: `max_num_seqs` for vLLM; SGLang has no such limit
+    /// (`u32::MAX`).
+    pub fn max_running(&self) -> u32 {
+        if self.sglang.is_some() {
+            u32::MAX
+        } else {
+            self.max_num_seqs
+        }
+    }
+
     /// The effective configuration as JSON, for reports (`null` means unlimited).
     pub fn to_json(&self) -> serde_json::Value {
         let limit = |n: u32| {
@@ -242,6 +291,9 @@ impl EngineConfig {
             }
         };
         let mut value = serde_json::json!({
+            "engine_type": self.engine_type,
+            "sglang": self.sglang,
+            "speculative": self.speculative,
             "block_size": self.block_size,
             "num_gpu_blocks": self.num_gpu_blocks,
             "max_num_seqs": limit(self.max_num_seqs),
@@ -320,12 +372,14 @@ impl EngineArgs {
         }
     }
 
-    /// The effective block size (0 → the engine's default).
-    pub fn effective_block_size(&self) -> u32 {
-        match (self.block_size, self.engine_type) {
-            (0, EngineType::Vllm) => 64,
-            (0, EngineType::Sglang) => 1,
-            (b, _) => b,
+    /// The effective block size: `block_size`, or for SGLang `sglang.page_size` (which must
+    /// agree with it), else the engine's default (64 for vLLM, 1 for SGLang).
+    pub fn effective_block_size(&self) -> Result<u32, EngineError> {
+        match (self.engine_type, &self.sglang) {
+            (EngineType::Vllm, _) if self.block_size == 0 => Ok(64),
+            (EngineType::Vllm, _) => Ok(self.block_size),
+            (EngineType::Sglang, Some(sglang)) => sglang.page_size(self.block_size),
+            (EngineType::Sglang, None) => SglangArgs::default().page_size(self.block_size),
         }
     }
 
@@ -473,16 +527,19 @@ impl EngineArgs {
                     .map_err(|e| config_error("num_gpu_blocks", e.to_string()))?;
                 Ok((tokens / u64::from(block_size)).max(1))
             }
-            _ => Ok(DEFAULT_GPU_BLOCKS),
+            _ => Ok(match self.engine_type {
+                EngineType::Vllm => DEFAULT_GPU_BLOCKS,
+                EngineType::Sglang => (DEFAULT_KV_TOKENS / u64::from(block_size)).max(1),
+            }),
         }
     }
 
     /// Validates the arguments and applies defaults.
     pub fn resolve(&self) -> Result<EngineConfig, EngineError> {
-        if self.engine_type == EngineType::Sglang || self.sglang.is_some() {
+        if self.engine_type == EngineType::Vllm && self.sglang.is_some() {
             return Err(config_error(
-                "engine_type",
-                "the SGLang-style scheduler is not available in this build yet; use `vllm`",
+                "sglang",
+                "applies only to `engine_type: sglang`",
             ));
         }
         if self.dp_size != 1 {
@@ -494,7 +551,26 @@ impl EngineArgs {
         if self.num_gpu_blocks == 0 {
             return Err(config_error("num_gpu_blocks", "must be ≥ 1"));
         }
-        let block_size = self.effective_block_size();
+        let block_size = self.effective_block_size()?;
+        let sglang = match self.engine_type {
+            EngineType::Vllm => None,
+            EngineType::Sglang => Some(
+                self.sglang
+                    .clone()
+                    .unwrap_or_default()
+                    .resolve(block_size)?,
+            ),
+        };
+        let speculative = match (self.aic_nextn, &self.aic_nextn_accept_rates) {
+            (Some(nextn), rates) => Some(SpecConfig::new(nextn, rates.as_ref())?),
+            (None, Some(_)) => {
+                return Err(config_error(
+                    "aic_nextn_accept_rates",
+                    "needs `aic_nextn` (the draft tokens per step, 1–5)",
+                ));
+            }
+            (None, None) => None,
+        };
         let deployment = self.deployment()?;
         let num_gpu_blocks = self.effective_gpu_blocks(deployment.as_ref(), block_size)?;
         let kv_bytes_per_token = self.kv_bytes_per_token.or_else(|| {
@@ -571,8 +647,13 @@ impl EngineArgs {
             self.speedup_ratio,
             self.decode_speedup_ratio,
             self.mixed_pass_cost,
-        );
+        )
+        .with_tokens_per_sequence(speculative.as_ref().map_or(1, |s| s.nextn + 1));
         Ok(EngineConfig {
+            engine_type: self.engine_type,
+            sglang,
+            speculative,
+            seed: 0,
             block_size,
             num_gpu_blocks,
             max_num_seqs,
@@ -653,8 +734,29 @@ mod tests {
                 "field `planner_profile_data`: is required",
             ),
             (
-                r#"{"engine_type": "sglang"}"#,
-                "field `engine_type`: the SGLang-style scheduler",
+                r#"{"sglang": {"page_size": 4}}"#,
+                "field `sglang`: applies only to `engine_type: sglang`",
+            ),
+            (
+                r#"{"engine_type": "sglang", "block_size": 16, "sglang": {"page_size": 4}}"#,
+                "field `sglang.page_size`: 4 contradicts `block_size: 16`",
+            ),
+            (
+                r#"{"engine_type": "sglang", "sglang": {"page_size": 16, "chunked_prefill_size": 100}}"#,
+                "field `sglang.chunked_prefill_size`: must be a positive multiple of the page size 16",
+            ),
+            (
+                r#"{"engine_type": "sglang", "sglang": {"schedule_conservativeness": -1}}"#,
+                "field `sglang.schedule_conservativeness`: must be a finite number ≥ 0",
+            ),
+            (r#"{"aic_nextn": 9}"#, "field `aic_nextn`: must be 1–5"),
+            (
+                r#"{"aic_nextn_accept_rates": "0.5"}"#,
+                "field `aic_nextn_accept_rates`: needs `aic_nextn`",
+            ),
+            (
+                r#"{"aic_nextn": 2, "aic_nextn_accept_rates": [0.5, 2]}"#,
+                "field `aic_nextn_accept_rates`: probabilities must be in [0, 1], got 2",
             ),
             (
                 r#"{"router_queue_policy": "random"}"#,
@@ -745,6 +847,100 @@ mod tests {
                 .unwrap_err();
             assert!(err.to_string().starts_with(expected), "{json}: {err}");
         }
+    }
+
+    #[test]
+    fn sglang_keys_and_defaults() {
+        let config = EngineArgs::from_json(r#"{"engine_type": "sglang"}"#)
+            .unwrap()
+            .resolve()
+            .unwrap();
+        let sglang = config.sglang.clone().unwrap();
+        assert_eq!(sglang, SglangArgs::default().resolve(1).unwrap());
+        assert_eq!(
+            (
+                sglang.page_size,
+                sglang.max_prefill_tokens,
+                sglang.chunked_prefill_size
+            ),
+            (1, 16_384, 8192)
+        );
+        assert_eq!(sglang.clip_max_new_tokens, 4096);
+        // Same KV memory as the vLLM default, in 1-token pages.
+        assert_eq!((config.block_size, config.num_gpu_blocks), (1, 1 << 20));
+        let json = r#"{"engine_type": "sglang", "sglang": {"schedule_policy": "fcfs",
+            "page_size": 16, "chunked_prefill_size": 4096}}"#;
+        let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
+        assert_eq!((config.block_size, config.num_gpu_blocks), (16, 1 << 16));
+        let json = r#"{"engine_type": "sglang", "block_size": 16, "num_gpu_blocks": 100,
+            "sglang": {"schedule_policy": "lpm"}}"#;
+        let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
+        assert_eq!((config.block_size, config.num_gpu_blocks), (16, 100));
+        assert_eq!(
+            config.sglang.unwrap().schedule_policy,
+            crate::SchedulePolicy::Lpm
+        );
+        let err = EngineArgs::from_json(r#"{"engine_type": "sglang", "sglang": {"page": 4}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("unknown field `page`, expected one of"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn speculative_decoding_keys() {
+        let config = EngineArgs::from_json(r#"{"aic_nextn": 3}"#)
+            .unwrap()
+            .resolve()
+            .unwrap();
+        let spec = config.speculative.clone().unwrap();
+        assert_eq!((spec.nextn, spec.accept_rates), (3, vec![0.85, 0.3, 0.0]));
+        assert_eq!(config.timing.describe()["tokens_per_sequence"], 4);
+        let json = r#"{"aic_nextn": 2, "aic_nextn_accept_rates": "0.6, 0.4,0.2"}"#;
+        let spec = EngineArgs::from_json(json)
+            .unwrap()
+            .resolve()
+            .unwrap()
+            .speculative
+            .unwrap();
+        assert_eq!(spec.accept_rates, vec![0.6, 0.4]);
+        let err = EngineArgs::from_json(r#"{"aic_nextn": 2, "aic_nextn_accept_rates": 5}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a comma-separated string of probabilities"),
+            "{err}"
+        );
+        assert!(
+            EngineArgs::default()
+                .resolve()
+                .unwrap()
+                .speculative
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn sglang_budgets_for_planners_and_routers() {
+        let vllm = EngineArgs::default().resolve().unwrap();
+        assert_eq!((vllm.pass_token_budget(), vllm.max_running()), (8192, 256));
+        let json = r#"{"engine_type": "sglang", "sglang": {"chunked_prefill_size": 4096}}"#;
+        let sglang = EngineArgs::from_json(json).unwrap().resolve().unwrap();
+        assert_eq!(
+            (sglang.pass_token_budget(), sglang.max_running()),
+            (4096, u32::MAX)
+        );
+    }
+
+    #[test]
+    fn workers_get_distinct_seeds() {
+        let config = EngineArgs::default().resolve().unwrap();
+        assert_eq!(config.seed, 0);
+        let (a, b) = (config.for_worker(0), config.for_worker(1));
+        assert_ne!(a.seed, b.seed);
+        assert_eq!(a.seed, config.for_worker(0).seed);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! planner's regressions and load estimates read.
 
 use serde::Serialize;
+use servesim_perf::PrefillChunk;
 
 /// Count, sum and population variance of a sample, mergeable in O(1).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Serialize)]
@@ -28,6 +29,46 @@ impl Moments {
             var: (sum_sq / n - mean * mean).max(0.0),
         }
     }
+}
+
+/// Count, sum and sum of squares of queued lengths, updated as requests come and go.
+#[derive(Copy, Clone, Debug, Default)]
+pub(crate) struct QueueSums {
+    pub(crate) count: u64,
+    pub(crate) sum: u64,
+    sum_sq: f64,
+}
+
+impl QueueSums {
+    pub(crate) fn add(&mut self, len: u32) {
+        self.count += 1;
+        self.sum += u64::from(len);
+        self.sum_sq += f64::from(len) * f64::from(len);
+    }
+
+    pub(crate) fn remove(&mut self, len: u32) {
+        self.count -= 1;
+        self.sum -= u64::from(len);
+        self.sum_sq -= f64::from(len) * f64::from(len);
+    }
+
+    pub(crate) fn moments(&self) -> Moments {
+        Moments::from_sums(self.count, self.sum as f64, self.sum_sq)
+    }
+}
+
+/// Moments of the prompt tokens a pass computes per request, and the KV context before them.
+pub(crate) fn prefill_stats(chunks: &[PrefillChunk]) -> (Moments, u64) {
+    let (mut sum, mut sum_sq, mut context) = (0u64, 0f64, 0u64);
+    for c in chunks {
+        sum += u64::from(c.new_tokens);
+        sum_sq += f64::from(c.new_tokens) * f64::from(c.new_tokens);
+        context += u64::from(c.context_tokens);
+    }
+    (
+        Moments::from_sums(chunks.len() as u64, sum as f64, sum_sq),
+        context,
+    )
 }
 
 /// Metrics of one forward pass (the reference's `ForwardPassSnapshot`).

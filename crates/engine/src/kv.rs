@@ -38,6 +38,31 @@ pub enum KvEvent {
     },
 }
 
+/// The KV events a cache records while a prefix-aware router listens (off by default).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct EventLog(Option<Vec<KvEvent>>);
+
+impl EventLog {
+    /// Starts (empty) or stops recording.
+    pub(crate) fn record(&mut self, on: bool) {
+        self.0 = on.then(Vec::new);
+    }
+
+    /// Records `events` if recording.
+    pub(crate) fn extend(&mut self, events: impl IntoIterator<Item = KvEvent>) {
+        if let Some(log) = &mut self.0 {
+            log.extend(events);
+        }
+    }
+
+    /// Moves the recorded events to `out`, stamped with `at`.
+    pub(crate) fn drain(&mut self, at: SimTime, out: &mut Vec<(SimTime, KvEvent)>) {
+        if let Some(log) = &mut self.0 {
+            out.extend(log.drain(..).map(|e| (at, e)));
+        }
+    }
+}
+
 /// Block hashes are already uniformly mixed 64-bit values: hash them as themselves.
 #[derive(Default)]
 pub(crate) struct IdentityHasher(u64);
@@ -123,7 +148,7 @@ pub struct KvCache {
     active: u64,
     inactive: u64,
     anonymous: u64,
-    events: Option<Vec<KvEvent>>,
+    events: EventLog,
 }
 
 /// Allocation failed: not enough free or evictable blocks.
@@ -145,21 +170,19 @@ impl KvCache {
             active: 0,
             inactive: 0,
             anonymous: 0,
-            events: None,
+            events: EventLog::default(),
         }
     }
 
     /// Starts or stops recording [`KvEvent`]s (off by default: only a prefix-aware router
     /// needs them).
     pub fn record_events(&mut self, on: bool) {
-        self.events = on.then(Vec::new);
+        self.events.record(on);
     }
 
     /// Moves the recorded events to `out`, stamped with `at`.
     pub fn drain_events(&mut self, at: SimTime, out: &mut Vec<(SimTime, KvEvent)>) {
-        if let Some(events) = &mut self.events {
-            out.extend(events.drain(..).map(|e| (at, e)));
-        }
+        self.events.drain(at, out);
     }
 
     /// Current block counts.
@@ -312,9 +335,7 @@ impl KvCache {
         };
         self.index.insert(hash, index);
         self.active += 1;
-        if let Some(events) = &mut self.events {
-            events.push(KvEvent::Stored { hash, parent });
-        }
+        self.events.extend([KvEvent::Stored { hash, parent }]);
         Ok(())
     }
 
@@ -328,9 +349,7 @@ impl KvCache {
         self.index.remove(&hash);
         self.free_slots.push(slot);
         self.inactive -= 1;
-        if let Some(events) = &mut self.events {
-            events.push(KvEvent::Removed { hash });
-        }
+        self.events.extend([KvEvent::Removed { hash }]);
     }
 
     fn push_lru(&mut self, slot: u32) {

@@ -11,7 +11,12 @@
 //! * [`EngineArgs`] — the reference's engine-args JSON; [`EngineArgs::resolve`] validates it.
 //! * [`VllmScheduler`] — vLLM V1-style continuous batching with chunked prefill, prefix
 //!   caching and recompute preemption; decode steps cost O(1) whatever the batch size.
+//! * [`SglangScheduler`] — SGLang-style scheduling: a radix prefix cache over a paged
+//!   token-slot pool, admission budgeted by a decaying `new_token_ratio`, prefill passes
+//!   ahead of decode passes, and decode retraction.
 //! * [`KvCache`] — reference-counted blocks, LRU pool, prefix lookup, KV events.
+//! * [`SpecConfig`] — speculative decoding (MTP): seeded draft acceptance per decode step,
+//!   for both schedulers.
 //!
 //! ```
 //! use servesim_engine::{EngineArgs, EngineRequest, PassOutput, RequestId, VllmScheduler};
@@ -36,6 +41,9 @@ mod kv;
 mod output;
 mod request;
 mod scheduler;
+mod sglang;
+mod slots;
+mod spec;
 mod timing;
 mod vllm;
 
@@ -43,8 +51,12 @@ pub use config::{EngineArgs, EngineConfig, EngineType, PerfModelKind, Preemption
 pub use error::EngineError;
 pub use fpm::{ForwardPassMetrics, Moments};
 pub use kv::{AcquireCost, KvCache, KvEvent, KvUsage, OutOfBlocks, Residency};
-pub use output::{PassOutput, Signal, SignalKind, TokenRun};
+pub use output::{PassOutput, Signal, SignalKind, TokenRun, TokenTally};
 pub use request::{EngineRequest, RequestId};
 pub use scheduler::{Scheduler, new_engine};
+pub use sglang::{
+    RadixCache, RadixNode, SchedulePolicy, SglangArgs, SglangConfig, SglangScheduler,
+};
+pub use spec::{AcceptRates, DEFAULT_ACCEPT_RATES, MAX_NEXTN, SpecConfig};
 pub use timing::PassTiming;
 pub use vllm::VllmScheduler;

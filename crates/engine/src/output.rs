@@ -55,6 +55,36 @@ pub struct TokenRun {
     pub count: u64,
 }
 
+/// Output tokens and the bursts that carried them: every pass that emits tokens for a
+/// request is one burst of that request (the pass completing its prompt emits a burst of
+/// one; a decode step a burst of one plus the drafts accepted by speculative decoding).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenTally {
+    /// Output tokens emitted.
+    pub tokens: u64,
+    /// Bursts that emitted them.
+    pub bursts: u64,
+}
+
+impl TokenTally {
+    /// Records `bursts` bursts carrying `tokens` tokens in all.
+    pub fn add(&mut self, tokens: u64, bursts: u64) {
+        self.tokens += tokens;
+        self.bursts += bursts;
+    }
+
+    /// Adds another tally.
+    pub fn merge(&mut self, other: TokenTally) {
+        self.add(other.tokens, other.bursts);
+    }
+
+    /// Mean tokens per burst — speculative decoding's *accept length* (1 without it; e.g.
+    /// `64 / 22` for 64 tokens of which 63 came in bursts of 3); `None` before any burst.
+    pub fn mean_accept_length(&self) -> Option<f64> {
+        (self.bursts > 0).then(|| self.tokens as f64 / self.bursts as f64)
+    }
+}
+
 /// Everything produced by one call to the engine.
 #[derive(Clone, Debug, Default)]
 pub struct PassOutput {
@@ -69,6 +99,8 @@ pub struct PassOutput {
     pub fpm: ForwardPassMetrics,
     /// Passes executed by the call.
     pub passes: u64,
+    /// Output tokens emitted by the call's passes, and in how many bursts.
+    pub emitted: TokenTally,
 }
 
 impl PassOutput {
@@ -78,6 +110,7 @@ impl PassOutput {
         self.token_runs.clear();
         self.kv_events.clear();
         self.passes = 0;
+        self.emitted = TokenTally::default();
     }
 
     /// Records `count` gaps of `gap`, merging with the previous run when equal.

@@ -2,6 +2,22 @@
 
 use servesim_trace::{BlockHash, BlockHasher, PromptBlocks};
 
+use crate::error::EngineError;
+
+/// Feeds a request's generated tokens (identity `output_content`) into its `hasher` until it
+/// has seen `upto` tokens, appending the hashes of the blocks this completes to `hashes`.
+pub(crate) fn hash_output_upto(
+    hasher: &mut BlockHasher,
+    output_content: u64,
+    hashes: &mut Vec<BlockHash>,
+    upto: u32,
+) {
+    let seen = hasher.tokens();
+    if u64::from(upto) > seen {
+        hasher.push_run(output_content, u64::from(upto) - seen, hashes);
+    }
+}
+
 /// Namespace of the generated tokens of [`EngineRequest::uniform`] requests.
 const UNIFORM_OUTPUT_NS: u64 = 0x0075_6e69_666f_726d;
 
@@ -54,6 +70,34 @@ impl EngineRequest {
             hasher,
             output_content: servesim_trace::content_id(UNIFORM_OUTPUT_NS, id.0),
         }
+    }
+
+    /// The error saying why this request can never be served.
+    pub(crate) fn unservable(&self, message: String) -> EngineError {
+        EngineError::Unservable {
+            request: self.id.0,
+            message,
+        }
+    }
+
+    /// Checks what every engine needs: a prompt and an output, and prompt hashes computed
+    /// for the engine's `block_size`-token blocks.
+    pub(crate) fn check_shape(&self, block_size: u32) -> Result<(), EngineError> {
+        if self.output_tokens == 0 || self.input_tokens == 0 {
+            return Err(self.unservable("input and output lengths must be ≥ 1".to_owned()));
+        }
+        let full_blocks = (self.input_tokens / block_size) as usize;
+        if self.hasher.block_size() != block_size
+            || self.prompt_hashes.len() != full_blocks
+            || self.hasher.tokens() != u64::from(self.input_tokens)
+        {
+            return Err(self.unservable(format!(
+                "prompt hashes were computed for {}-token blocks / {} tokens, the engine uses {block_size}-token blocks",
+                self.hasher.block_size(),
+                self.hasher.tokens(),
+            )));
+        }
+        Ok(())
     }
 
     /// Builds a request from a workload's prompt expansion.

@@ -2,12 +2,13 @@
 
 use servesim_trace::{BlockHash, SimTime};
 
-use crate::config::EngineConfig;
+use crate::config::{EngineConfig, EngineType};
 use crate::error::EngineError;
 use crate::fpm::ForwardPassMetrics;
 use crate::kv::KvUsage;
-use crate::output::PassOutput;
+use crate::output::{PassOutput, SignalKind};
 use crate::request::EngineRequest;
+use crate::sglang::SglangScheduler;
 use crate::vllm::VllmScheduler;
 
 /// An engine core: scheduler + KV cache + timing, driven pass by pass by a harness.
@@ -100,7 +101,38 @@ impl Scheduler for VllmScheduler {
     }
 }
 
-/// Builds the engine core a configuration asks for.
+/// Runs `step` back to back from `now` while every pass produced nothing but second tokens,
+/// ended before `horizon` and leaves `may_continue` true: the common core of both engines'
+/// [`Scheduler::run_until`]. Returns the end of the last pass (`None` if none ran).
+pub(crate) fn chain_passes<E>(
+    engine: &mut E,
+    now: SimTime,
+    horizon: SimTime,
+    out: &mut PassOutput,
+    step: impl Fn(&mut E, SimTime, &mut PassOutput) -> Option<SimTime>,
+    may_continue: impl Fn(&E) -> bool,
+) -> Option<SimTime> {
+    let mut end = step(engine, now, out)?;
+    let mut seen = 0;
+    loop {
+        let settled = out.signals[seen..]
+            .iter()
+            .all(|s| s.kind == SignalKind::SecondToken);
+        seen = out.signals.len();
+        if !settled || end >= horizon || !may_continue(engine) {
+            return Some(end);
+        }
+        match step(engine, end, out) {
+            Some(next) => end = next,
+            None => return Some(end),
+        }
+    }
+}
+
+/// Builds the engine core a configuration asks for (`engine_type`).
 pub fn new_engine(config: EngineConfig) -> Box<dyn Scheduler> {
-    Box::new(VllmScheduler::new(config))
+    match config.engine_type {
+        EngineType::Vllm => Box::new(VllmScheduler::new(config)),
+        EngineType::Sglang => Box::new(SglangScheduler::new(config)),
+    }
 }

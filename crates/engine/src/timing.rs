@@ -1,7 +1,8 @@
 //! From a timing model's milliseconds to simulated microseconds.
 //!
-//! [`PassTiming`] applies the engine's speed-up ratios and its rule for mixed passes, then
-//! rounds once to integer microseconds — the only place where model floats become
+//! [`PassTiming`] applies the engine's speed-up ratios, its rule for mixed passes and the
+//! tokens each decoding sequence scores per step (`nextn + 1` with speculative decoding),
+//! then rounds once to integer microseconds — the only place where model floats become
 //! simulated time.
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ pub struct PassTiming {
     speedup: f64,
     decode_speedup: f64,
     mixed: MixedCost,
+    tokens_per_sequence: u32,
 }
 
 impl PassTiming {
@@ -32,6 +34,22 @@ impl PassTiming {
             speedup: ratio(speedup),
             decode_speedup: ratio(decode_speedup),
             mixed,
+            tokens_per_sequence: 1,
+        }
+    }
+
+    /// Prices every decoding sequence as scoring `tokens` positions per step (`nextn + 1`
+    /// with speculative decoding: the verified token and the drafts), whatever the scheduler
+    /// puts in the shape.
+    pub fn with_tokens_per_sequence(mut self, tokens: u32) -> Self {
+        self.tokens_per_sequence = tokens.max(1);
+        self
+    }
+
+    fn shaped(&self, decode: &DecodeShape) -> DecodeShape {
+        DecodeShape {
+            tokens_per_sequence: self.tokens_per_sequence,
+            ..*decode
         }
     }
 
@@ -52,11 +70,16 @@ impl PassTiming {
             "speedup_ratio": self.speedup,
             "decode_speedup_ratio": self.decode_speedup,
             "mixed_pass_cost": self.mixed,
+            "tokens_per_sequence": self.tokens_per_sequence,
         })
     }
 
     /// Milliseconds of a pass, after speed-ups.
     pub fn pass_ms(&self, pass: &PassShape<'_>) -> f64 {
+        let pass = &PassShape {
+            prefill: pass.prefill,
+            decode: self.shaped(&pass.decode),
+        };
         let has_prefill = !pass.prefill.is_empty();
         let has_decode = pass.decode.sequences > 0;
         let prefill = |m: &dyn PerfModel| m.prefill_ms(pass.prefill) / self.speedup;
@@ -80,7 +103,9 @@ impl PassTiming {
 
     /// Duration of a decode-only step.
     pub fn decode_time(&self, decode: &DecodeShape) -> SimTime {
-        to_sim_time(self.model.decode_ms(decode) / (self.speedup * self.decode_speedup))
+        to_sim_time(
+            self.model.decode_ms(&self.shaped(decode)) / (self.speedup * self.decode_speedup),
+        )
     }
 }
 
@@ -122,5 +147,56 @@ mod tests {
         assert_eq!(none.pass_time(&pass), base.pass_time(&pass));
         let fused = PassTiming::new(Arc::new(PolynomialModel), 1.0, 1.0, MixedCost::Fused);
         assert!(fused.pass_time(&pass) < base.pass_time(&pass));
+    }
+
+    /// One millisecond per token scored.
+    #[derive(Debug)]
+    struct PerToken;
+
+    impl PerfModel for PerToken {
+        fn prefill_ms(&self, chunks: &[PrefillChunk]) -> f64 {
+            chunks.iter().map(|c| f64::from(c.new_tokens)).sum()
+        }
+        fn decode_ms(&self, decode: &DecodeShape) -> f64 {
+            f64::from(decode.sequences * decode.tokens_per_sequence)
+        }
+        fn name(&self) -> &str {
+            "per-token"
+        }
+    }
+
+    #[test]
+    fn speculative_steps_score_nextn_plus_one_tokens_per_sequence() {
+        let mtp = |mixed| {
+            PassTiming::new(Arc::new(PerToken), 1.0, 1.0, mixed).with_tokens_per_sequence(3)
+        };
+        let decode = DecodeShape {
+            sequences: 4,
+            tokens_per_sequence: 1,
+            ..DecodeShape::default()
+        };
+        assert_eq!(
+            mtp(MixedCost::Additive).decode_time(&decode),
+            SimTime::from_millis(12)
+        );
+        let chunks = [PrefillChunk {
+            new_tokens: 100,
+            context_tokens: 0,
+        }];
+        let pass = PassShape {
+            prefill: &chunks,
+            decode,
+        };
+        assert_eq!(
+            mtp(MixedCost::Additive).pass_time(&pass),
+            SimTime::from_millis(112)
+        );
+        // Fused: the 12 decode tokens join the prefill chunk.
+        assert_eq!(
+            mtp(MixedCost::Fused).pass_time(&pass),
+            SimTime::from_millis(112)
+        );
+        let plain = PassTiming::new(Arc::new(PerToken), 1.0, 1.0, MixedCost::Additive);
+        assert_eq!(plain.decode_time(&decode), SimTime::from_millis(4));
     }
 }

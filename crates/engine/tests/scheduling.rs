@@ -4,23 +4,10 @@
 
 mod common;
 
-use common::{engine, request, request_with_block, simulate};
-use servesim_engine::{PassOutput, RequestId, SignalKind};
+use common::{alone, engine, request, request_with_block, signal_times, simulate, us};
+use servesim_engine::{PassOutput, SignalKind};
 use servesim_perf::PolynomialModel;
 use servesim_trace::SimTime;
-
-fn us(ms: f64) -> u64 {
-    (ms * 1000.0).round() as u64
-}
-
-fn signal_times(trace: &common::Trace, id: u64) -> Vec<(SignalKind, u64)> {
-    trace
-        .signals
-        .iter()
-        .filter(|s| s.request == RequestId(id))
-        .map(|s| (s.kind, s.at.as_micros()))
-        .collect()
-}
 
 #[test]
 fn one_request_first_token_from_the_prefill_pass() {
@@ -65,54 +52,12 @@ fn one_request_first_token_from_the_prefill_pass() {
 
 #[test]
 fn identical_request_hits_the_cache_and_recomputes_the_last_token() {
-    let mut e = engine("{}");
-    let later = SimTime::from_secs(1);
-    let trace = simulate(
-        &mut e,
-        vec![
-            (SimTime::ZERO, request(1, 2048, 3, 7)),
-            (later, request(2, 2048, 3, 7)),
-        ],
-        false,
-        |_, _| {},
-    );
-    // One recomputed token: T_p(1).
-    let prefill = us(PolynomialModel::prefill_poly(1.0));
-    let signals = signal_times(&trace, 2);
-    assert_eq!(
-        signals[0],
-        (SignalKind::FirstToken, later.as_micros() + prefill)
-    );
-    assert!(matches!(
-        signals[2].0,
-        SignalKind::Completed {
-            reused_tokens: 2047,
-            preemptions: 0
-        }
-    ));
+    common::check_full_prompt_hit(&mut engine("{}"), 64);
 }
 
 #[test]
 fn chunked_prefill_of_a_long_prompt_takes_three_passes() {
-    let mut e = engine("{}");
-    let mut out = PassOutput::default();
-    e.enqueue(request(1, 20_000, 2, 9)).unwrap();
-    let mut now = SimTime::ZERO;
-    let mut chunks = Vec::new();
-    loop {
-        out.clear();
-        now = e.step(now, &mut out).unwrap();
-        chunks.push(out.fpm.sum_prefill_tokens);
-        if out.signals.iter().any(|s| s.kind == SignalKind::FirstToken) {
-            break;
-        }
-    }
-    assert_eq!(chunks, vec![8192, 8192, 3616]);
-    let expected: u64 = [8192.0, 8192.0, 3616.0]
-        .iter()
-        .map(|&x| us(PolynomialModel::prefill_poly(x)))
-        .sum();
-    assert_eq!(now.as_micros(), expected);
+    common::check_chunked_20k(&mut engine("{}"), 64);
 }
 
 /// Two requests fill a 12-block cache; when decode needs a block that is not there, the
@@ -177,24 +122,14 @@ fn chunking_disabled_blocks_the_head_and_rejects_oversized_prompts() {
 #[test]
 fn prefill_and_decode_workers() {
     let mut prefill = engine(r#"{"worker_type": "prefill"}"#);
-    let trace = simulate(
-        &mut prefill,
-        vec![(SimTime::ZERO, request(1, 2048, 50, 7))],
-        false,
-        |_, _| {},
-    );
+    let trace = alone(&mut prefill, request(1, 2048, 50, 7));
     assert_eq!(
         signal_times(&trace, 1),
         vec![(SignalKind::PrefillDone { reused_tokens: 0 }, 49_363)]
     );
 
     let mut decode = engine(r#"{"worker_type": "decode"}"#);
-    let trace = simulate(
-        &mut decode,
-        vec![(SimTime::ZERO, request(1, 2048, 3, 7))],
-        false,
-        |_, _| {},
-    );
+    let trace = alone(&mut decode, request(1, 2048, 3, 7));
     // No prefill is charged: three decode steps produce the three tokens.
     let step = us(PolynomialModel::decode_poly(33.0 / 16_384.0));
     let times: Vec<u64> = signal_times(&trace, 1).iter().map(|s| s.1).collect();

@@ -328,6 +328,7 @@ mod tests {
             max_num_batched_tokens: 8192.0,
             max_num_seqs: 256.0,
             max_kv_tokens: 100_000.0,
+            speculative_nextn: 0,
         };
         Deployment {
             pools: BTreeMap::from([(Component::Decode, (caps, 1))]),

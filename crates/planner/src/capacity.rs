@@ -3,6 +3,11 @@
 //!
 //! Models are passed as closures returning a pass time in seconds (`None` while unfitted),
 //! which keeps these searches independent of how the models are fitted.
+//!
+//! With speculative decoding, a forward pass emits `accept_length` tokens per sequence on
+//! average (see [`crate::speculative`]): decode ITL is the pass time **divided** by it, and a
+//! request leaves after `OSL / accept_length` passes. The raw OSL still sizes each request's
+//! KV (the mean context `ISL + OSL/2`). Pass `1.0` without it.
 
 use crate::observe::EngineCaps;
 
@@ -66,16 +71,24 @@ fn batch_limit(caps: &EngineCaps, context: f64) -> u32 {
     by_kv.min(caps.max_num_seqs).max(1.0) as u32
 }
 
-/// The largest decode batch whose step time stays within `itl_ms`, found by binary search
-/// over `[1, min(max_kv / ctx, max_num_seqs)]` with `ctx = ISL + OSL/2`;
-/// `decode(batch, kv_tokens)` is the step time in seconds.
+/// The largest decode batch whose ITL — step time over `accept_length` — stays within
+/// `itl_ms`, found by binary search over `[1, min(max_kv / ctx, max_num_seqs)]` with
+/// `ctx = ISL + OSL/2` (raw OSL: speculation does not shrink a request's KV);
+/// `decode(batch, kv_tokens)` is the step time in seconds. Requests per second by Little's
+/// law: `batch · accept_length / (OSL · step)`.
 ///
 /// ```
 /// use servesim_planner::capacity::decode_engine_rps;
 /// use servesim_planner::observe::EngineCaps;
-/// let caps = EngineCaps { max_num_batched_tokens: 8192.0, max_num_seqs: 256.0, max_kv_tokens: 1e6 };
+/// let caps = EngineCaps {
+///     max_num_batched_tokens: 8192.0,
+///     max_num_seqs: 256.0,
+///     max_kv_tokens: 1e6,
+///     speculative_nextn: 0,
+/// };
 /// // 5 ms + 0.1 ms per sequence: ITL 20 ms allows 150 sequences.
-/// let c = decode_engine_rps(|bs, _kv| Some(0.005 + 1e-4 * bs), 1000.0, 100.0, 20.0, &caps).unwrap();
+/// let step = |bs: f64, _kv: f64| Some(0.005 + 1e-4 * bs);
+/// let c = decode_engine_rps(step, 1000.0, 100.0, 20.0, &caps, 1.0).unwrap();
 /// assert_eq!(c.batch, 150);
 /// assert!((c.rps - 150.0 / (100.0 * 0.020)).abs() < 1e-6);
 /// ```
@@ -85,11 +98,12 @@ pub fn decode_engine_rps(
     osl: f64,
     itl_ms: f64,
     caps: &EngineCaps,
+    accept_length: f64,
 ) -> Option<DecodeCapacity> {
     let context = isl + osl / 2.0;
     let fits = |bs: u32| -> Option<bool> {
         let b = f64::from(bs);
-        Some(decode(b, b * context)? * 1000.0 <= itl_ms)
+        Some(decode(b, b * context)? * 1000.0 / accept_length <= itl_ms)
     };
     let (mut lo, mut hi) = (1u32, batch_limit(caps, context));
     let violated = !fits(1)?;
@@ -107,7 +121,7 @@ pub fn decode_engine_rps(
     let batch = lo;
     let step = decode(f64::from(batch), f64::from(batch) * context)?;
     (step > 0.0 && osl > 0.0).then(|| DecodeCapacity {
-        rps: f64::from(batch) / (osl * step),
+        rps: f64::from(batch) * accept_length / (osl * step),
         batch,
         violated,
     })
@@ -141,10 +155,11 @@ pub struct AggCapacity {
 }
 
 /// Capacity of an aggregated engine. The batch may not exceed what prefill admission can
-/// sustain next to decode egress — the largest `x` with `uncached_isl / (B − x) ≤ OSL`
-/// (the reference's balance rule) — nor KV capacity or `max_num_seqs`; within that, batches
-/// grow while the estimated ITL (the pass time with `bs · ISL_uncached / OSL` prefill tokens
-/// per pass) and TTFT stay within the targets.
+/// sustain next to decode egress — the largest `x` with `uncached_isl / (B − x) ≤ OSL /
+/// accept_length` (the reference's balance rule; faster egress tightens it) — nor KV
+/// capacity (raw OSL) or `max_num_seqs`; within that, batches grow while the estimated ITL
+/// (the pass time with `bs · ISL_uncached · accept_length / OSL` prefill tokens per pass,
+/// over `accept_length`) and TTFT stay within the targets.
 #[allow(clippy::too_many_arguments)]
 pub fn agg_engine_rps(
     pass: impl Fn(f64, f64) -> Option<f64>,
@@ -154,32 +169,35 @@ pub fn agg_engine_rps(
     ttft_ms: f64,
     itl_ms: f64,
     caps: &EngineCaps,
+    accept_length: f64,
 ) -> Option<AggCapacity> {
     if osl <= 0.0 {
         return None;
     }
     let budget = caps.max_num_batched_tokens;
     let eff = uncached(isl, kv_hit);
+    // Passes a request decodes for: each needs its prompt admitted once.
+    let passes = osl / accept_length;
     let context = isl + osl / 2.0;
     let kv_cap = if caps.max_kv_tokens > 0.0 {
         (caps.max_kv_tokens / context).floor()
     } else {
         1024.0
     };
-    let balance = (budget - eff / osl).floor();
+    let balance = (budget - eff / passes).floor();
     let limit = kv_cap
         .min(caps.max_num_seqs)
         .min(budget - 1.0)
         .min(balance)
         .max(1.0) as u32;
-    let step_at = |bs: f64| pass((bs * eff / osl).min(budget), bs * context);
+    let step_at = |bs: f64| pass((bs * eff / passes).min(budget), bs * context);
     let mut best = None;
     for bs in 1..=limit {
         let b = f64::from(bs);
         let step = step_at(b)?;
-        let queued = (b * isl / osl).min(budget);
+        let queued = (b * isl / passes).min(budget);
         let ttft = estimate_ttft_ms(&pass, queued, isl, kv_hit, budget, b * context)?;
-        if step * 1000.0 > itl_ms || ttft > ttft_ms {
+        if step * 1000.0 / accept_length > itl_ms || ttft > ttft_ms {
             break;
         }
         best = Some(bs);
@@ -187,7 +205,7 @@ pub fn agg_engine_rps(
     let (batch, violated) = best.map_or((1, true), |b| (b, false));
     let step = step_at(f64::from(batch))?;
     (step > 0.0).then(|| AggCapacity {
-        rps: f64::from(batch) / (osl * step),
+        rps: f64::from(batch) / (passes * step),
         batch,
         violated,
     })
@@ -210,6 +228,7 @@ mod tests {
             max_num_batched_tokens: 8192.0,
             max_num_seqs: 256.0,
             max_kv_tokens: kv,
+            speculative_nextn: 0,
         }
     }
 
@@ -231,12 +250,12 @@ mod tests {
         let step = |bs: f64, kv: f64| Some(0.004 + 2e-4 * bs + 1e-8 * kv);
         // ctx = 1000 + 50 = 1050; step(bs) = 4 ms + 0.2 ms·bs + 0.0105 ms·bs = 4 + 0.2105·bs ms.
         // ITL 25 ms → bs ≤ 99.76 → 99.
-        let c = decode_engine_rps(step, 1000.0, 100.0, 25.0, &caps(1e7)).unwrap();
+        let c = decode_engine_rps(step, 1000.0, 100.0, 25.0, &caps(1e7), 1.0).unwrap();
         assert_eq!(c.batch, 99);
         assert!(!c.violated);
         // KV limits the batch: 50,000 tokens / 1050 per sequence = 47.
         assert_eq!(
-            decode_engine_rps(step, 1000.0, 100.0, 25.0, &caps(50_000.0))
+            decode_engine_rps(step, 1000.0, 100.0, 25.0, &caps(50_000.0), 1.0)
                 .unwrap()
                 .batch,
             47
@@ -247,13 +266,13 @@ mod tests {
             ..caps(1e7)
         };
         assert_eq!(
-            decode_engine_rps(step, 1000.0, 100.0, 25.0, &small)
+            decode_engine_rps(step, 1000.0, 100.0, 25.0, &small, 1.0)
                 .unwrap()
                 .batch,
             10
         );
         // Even one sequence misses 3 ms: batch 1, flagged.
-        let c = decode_engine_rps(step, 1000.0, 100.0, 3.0, &caps(1e7)).unwrap();
+        let c = decode_engine_rps(step, 1000.0, 100.0, 3.0, &caps(1e7), 1.0).unwrap();
         assert_eq!((c.batch, c.violated), (1, true));
     }
 
@@ -270,20 +289,63 @@ mod tests {
     fn agg_search_respects_the_balance_rule_and_the_slas() {
         let pass = |p: f64, kv: f64| Some(0.005 + 1e-5 * p + 1e-8 * kv);
         // ISL 3000, OSL 150: balance x ≤ 8192 − 3000/150 = 8172; KV 1e6 / 3075 = 325; seqs 256.
-        let generous = agg_engine_rps(pass, 3000.0, 150.0, 0.0, 1e9, 1e9, &caps(1e6)).unwrap();
+        let generous = agg_engine_rps(pass, 3000.0, 150.0, 0.0, 1e9, 1e9, &caps(1e6), 1.0).unwrap();
         assert_eq!(generous.batch, 256);
         // ITL 20 ms: step(bs) = 5 + 0.2·bs + 0.03075·bs ms (prefill 20·bs tokens/pass) → bs ≤ 65.
-        let c = agg_engine_rps(pass, 3000.0, 150.0, 0.0, 1e9, 20.0, &caps(1e6)).unwrap();
+        let c = agg_engine_rps(pass, 3000.0, 150.0, 0.0, 1e9, 20.0, &caps(1e6), 1.0).unwrap();
         assert_eq!(c.batch, 65);
         let step = 0.005 + 1e-5 * 65.0 * 20.0 + 1e-8 * 65.0 * 3075.0;
         assert!((c.rps - 65.0 / (150.0 * step)).abs() < 1e-9);
         // The balance rule binds when prompts are long against outputs: ISL 8000, OSL 1 →
         // x ≤ 8192 − 8000 = 192.
-        let bound = agg_engine_rps(pass, 8000.0, 1.0, 0.0, 1e9, 1e9, &caps(1e9)).unwrap();
+        let bound = agg_engine_rps(pass, 8000.0, 1.0, 0.0, 1e9, 1e9, &caps(1e9), 1.0).unwrap();
         assert_eq!(bound.batch, 192);
         // A TTFT target no batch meets: batch 1, flagged.
-        let c = agg_engine_rps(pass, 3000.0, 150.0, 0.0, 1.0, 1e9, &caps(1e6)).unwrap();
+        let c = agg_engine_rps(pass, 3000.0, 150.0, 0.0, 1.0, 1e9, &caps(1e6), 1.0).unwrap();
         assert_eq!((c.batch, c.violated), (1, true));
+    }
+
+    /// The seed's example: nextn = 2, every draft accepted over OSL 64 (accept length
+    /// 64/22), batch 16, a raw forward pass of 40 ms.
+    #[test]
+    fn speculative_decoding_discounts_itl_not_osl() {
+        let accept = 64.0 / 22.0;
+        let step = |_bs: f64, _kv: f64| Some(0.040);
+        // KV for exactly 16 sequences of context ISL + OSL/2 (raw OSL).
+        let caps = EngineCaps {
+            max_kv_tokens: 16.0 * (1000.0 + 32.0),
+            ..caps(0.0)
+        };
+        let mtp = decode_engine_rps(step, 1000.0, 64.0, 14.0, &caps, accept).unwrap();
+        // ITL = 40 / 2.909 = 13.75 ms ≤ 14: the KV-bound batch of 16 fits.
+        assert_eq!((mtp.batch, mtp.violated), (16, false));
+        assert!((mtp.rps - 16.0 * accept / (64.0 * 0.040)).abs() < 1e-9);
+        assert!((mtp.rps - 18.181_818_181_8).abs() < 1e-9);
+        // Without it a 40 ms ITL misses the target; with a looser one, the same KV-bound
+        // batch serves `accept` times fewer requests.
+        let plain = decode_engine_rps(step, 1000.0, 64.0, 14.0, &caps, 1.0).unwrap();
+        assert_eq!((plain.batch, plain.violated), (1, true));
+        let plain = decode_engine_rps(step, 1000.0, 64.0, 50.0, &caps, 1.0).unwrap();
+        assert_eq!(plain.batch, 16);
+        assert!((plain.rps - 6.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn faster_decode_egress_tightens_the_agg_balance() {
+        let pass = |p: f64, kv: f64| Some(0.005 + 1e-5 * p + 1e-8 * kv);
+        // ISL 8000, OSL 2: x ≤ 8192 − 8000 · accept / 2.
+        let plain = agg_engine_rps(pass, 8000.0, 2.0, 0.0, 1e9, 1e9, &caps(1e9), 1.0).unwrap();
+        assert_eq!(plain.batch, 256);
+        let mtp = agg_engine_rps(pass, 8000.0, 2.0, 0.0, 1e9, 1e9, &caps(1e9), 2.0).unwrap();
+        assert_eq!(mtp.batch, 192);
+        // ITL is discounted: at 20 ms, accept length 2 allows a larger batch than 1.
+        let itl = |accept| {
+            agg_engine_rps(pass, 3000.0, 150.0, 0.0, 1e9, 20.0, &caps(1e6), accept)
+                .unwrap()
+                .batch
+        };
+        assert_eq!(itl(1.0), 65);
+        assert!(itl(2.0) > 65);
     }
 
     #[test]

@@ -115,6 +115,9 @@ pub struct PlannerConfig {
     pub prefill_engine_num_gpu: Option<u32>,
     /// GPUs per decode (or aggregated) replica (default: the engine's tensor-parallel size).
     pub decode_engine_num_gpu: Option<u32>,
+    /// Draft tokens per decode step of speculative decoding (MTP), when the engines' own
+    /// capabilities do not say (`aic_nextn` in the engine arguments wins); absent: no MTP.
+    pub speculative_nextn: Option<u32>,
     /// TTFT target in ms (default 500).
     pub ttft: f64,
     /// ITL target in ms (default 50).
@@ -214,6 +217,7 @@ impl Default for PlannerConfig {
             min_endpoint: 1,
             prefill_engine_num_gpu: None,
             decode_engine_num_gpu: None,
+            speculative_nextn: None,
             ttft: 500.0,
             itl: 50.0,
             load_predictor: PredictorKind::Arima,
@@ -409,6 +413,12 @@ impl PlannerConfig {
         if !(self.hpa_stabilization_window.is_finite() && self.hpa_stabilization_window >= 0.0) {
             return Err(invalid("hpa_stabilization_window", "must be ≥ 0 seconds"));
         }
+        if matches!(self.speculative_nextn, Some(0)) {
+            return Err(invalid(
+                "speculative_nextn",
+                "draft tokens per step must be ≥ 1 (omit the key without speculative decoding)",
+            ));
+        }
         if matches!(self.prefill_engine_num_gpu, Some(0))
             || matches!(self.decode_engine_num_gpu, Some(0))
         {
@@ -486,6 +496,10 @@ mod tests {
             (
                 r#"{"min_endpoint": 0}"#,
                 "field `min_endpoint`: must be ≥ 1",
+            ),
+            (
+                r#"{"speculative_nextn": 0}"#,
+                "field `speculative_nextn`: draft tokens per step must be ≥ 1",
             ),
         ];
         for (json, expected) in cases {

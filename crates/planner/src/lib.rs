@@ -13,5 +13,6 @@ pub mod predictor;
 pub mod record;
 pub mod regression;
 pub mod sla;
+pub mod speculative;
 
 pub use error::PlannerError;

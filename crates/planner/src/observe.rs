@@ -52,6 +52,8 @@ pub struct EngineCaps {
     pub max_num_seqs: f64,
     /// KV capacity in tokens.
     pub max_kv_tokens: f64,
+    /// Draft tokens per decode step with speculative decoding (`aic_nextn`; 0 without).
+    pub speculative_nextn: u32,
 }
 
 /// The replicas of one pool.
@@ -86,6 +88,9 @@ pub struct TrafficWindow {
     pub avg_itl_ms: f64,
     /// Share of prompt tokens served from prefix caches in the window.
     pub avg_kv_hit_rate: f64,
+    /// Output tokens per burst emitted in the window — speculative decoding's accept length
+    /// (1 without it; `None` when nothing was emitted).
+    pub accept_length: Option<f64>,
 }
 
 impl TrafficWindow {

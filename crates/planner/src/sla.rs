@@ -19,6 +19,11 @@
 //! pool scales down only if its engines would stay comfortably within the SLA carrying the
 //! load of one replica fewer (the reference judges the load as it is, so a pool that just
 //! scaled up — its new replica idle — scales straight back down: it flaps).
+//!
+//! With speculative decoding (`speculative_nextn` from the decode pool's capabilities or the
+//! config), every ITL estimate and decode capacity is discounted by the accept length last
+//! reported with the traffic ([`crate::speculative`]); the regressions keep learning raw
+//! forward-pass times, so the discount is applied exactly once.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +37,7 @@ use crate::policy::{Deployment, ScalingPolicy, TickOutput};
 use crate::predictor::{LoadPredictor, PredictorKind, PredictorSpec, build};
 use crate::record::{LoadReason, PoolRecord, Prediction, ThroughputReason};
 use crate::regression::{MovingAverage, PassModel, Retention};
+use crate::speculative::AcceptLength;
 
 /// Ticks closer than this merge into one (the reference's rule).
 const MERGE_S: f64 = 0.5;
@@ -122,6 +128,8 @@ pub struct SlaPlanner {
     models: BTreeMap<Component, PassModel>,
     averages: BTreeMap<Component, Averages>,
     lower_bound: BTreeMap<Component, u32>,
+    /// Speculative decoding's accept length (1 without it).
+    accept: AcceptLength,
 }
 
 impl SlaPlanner {
@@ -169,7 +177,15 @@ impl SlaPlanner {
             models.insert(component, retention(model));
             averages.insert(component, Averages::new());
         }
+        // Speculation happens where requests decode: the decode (or aggregated) pool.
+        let nextn = deployment
+            .pools
+            .get(&Component::Decode)
+            .map(|(caps, _)| caps.speculative_nextn)
+            .filter(|&n| n > 0)
+            .or(config.speculative_nextn);
         SlaPlanner {
+            accept: AcceptLength::new(nextn),
             next_load: config.load_adjustment_interval,
             next_throughput: config.throughput_adjustment_interval,
             config,
@@ -191,6 +207,7 @@ impl SlaPlanner {
                 max_num_batched_tokens: 8192.0,
                 max_num_seqs: 256.0,
                 max_kv_tokens: 0.0,
+                speculative_nextn: 0,
             },
             |p| p.0,
         )
@@ -287,6 +304,7 @@ impl SlaPlanner {
             }
             let (ttft, itl) = (self.config.ttft, self.config.itl);
             let (isl, osl, hit) = (prediction.isl, prediction.osl, prediction.kv_hit_rate);
+            let accept = self.accept.value();
             let rps = match (self.aggregated, component) {
                 (true, _) => agg_engine_rps(
                     |p, kv| self.predict_with(component, &[p, kv]),
@@ -296,6 +314,7 @@ impl SlaPlanner {
                     ttft,
                     itl,
                     &caps,
+                    accept,
                 )
                 .map(|c| c.rps),
                 (false, Component::Prefill) => prefill_engine_rps(
@@ -310,6 +329,7 @@ impl SlaPlanner {
                     osl,
                     itl,
                     &caps,
+                    accept,
                 )
                 .map(|c| c.rps),
             };
@@ -371,6 +391,8 @@ impl SlaPlanner {
             .unwrap_or_else(|| averages.prefill_tokens.mean().unwrap_or(0.0));
         let hit = self.last.kv_hit_rate;
         let budget = caps.max_num_batched_tokens;
+        // A forward pass emits `accept` tokens per sequence: ITL is its time over that.
+        let accept = self.accept.value();
         let (mut ttft, mut itl) = (Vec::new(), Vec::new());
         for e in &pool.engines {
             let queued = e.sum_queued_prefill_tokens * load_scale;
@@ -380,7 +402,9 @@ impl SlaPlanner {
                     let pass = |p: f64, kv: f64| self.predict_with(component, &[p, kv]);
                     ttft.push(estimate_ttft_ms(pass, queued, isl, hit, budget, kv)?);
                     let prefill = averages.prefill_tokens.mean().unwrap_or(0.0) * load_scale;
-                    itl.push(self.predict_with(component, &[prefill.min(budget), kv])? * 1000.0);
+                    itl.push(
+                        self.predict_with(component, &[prefill.min(budget), kv])? * 1000.0 / accept,
+                    );
                 }
                 (false, Component::Prefill) => {
                     let pass = |p: f64, _kv: f64| self.predict_with(component, &[p]);
@@ -390,7 +414,7 @@ impl SlaPlanner {
                     let requests =
                         averages.decode_requests.mean().unwrap_or(0.0) * load_scale + 1.0;
                     let kv = kv + averages.decode_len.mean().unwrap_or(0.0);
-                    itl.push(self.predict_with(component, &[requests, kv])? * 1000.0);
+                    itl.push(self.predict_with(component, &[requests, kv])? * 1000.0 / accept);
                 }
             }
         }
@@ -560,6 +584,7 @@ impl ScalingPolicy for SlaPlanner {
             self.learn(component, &input.pool(component).new_samples, true);
         }
         if let Some(traffic) = &input.traffic {
+            self.accept.observe(traffic.accept_length);
             self.window.add(traffic);
             if traffic.num_req > 0.0 {
                 self.observed_isl = traffic.avg_isl;

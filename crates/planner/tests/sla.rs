@@ -8,7 +8,7 @@ use servesim_planner::config::PlannerConfig;
 use servesim_planner::observe::{
     Component, EngineCaps, EngineSample, PoolState, TickInput, TrafficWindow,
 };
-use servesim_planner::policy::{Deployment, ScalingPolicy};
+use servesim_planner::policy::{Deployment, ScalingPolicy, TickOutput};
 use servesim_planner::record::{LoadReason, ThroughputReason};
 use servesim_planner::sla::SlaPlanner;
 
@@ -16,6 +16,7 @@ const CAPS: EngineCaps = EngineCaps {
     max_num_batched_tokens: 8192.0,
     max_num_seqs: 256.0,
     max_kv_tokens: 1_000_000.0,
+    speculative_nextn: 0,
 };
 
 /// Aggregated pass time: 5 ms + 10 µs per prefill token + 10 ns per decode KV token.
@@ -285,21 +286,17 @@ fn easy_mode_thresholds() {
     assert_eq!(out.record.decode.load_reason, Some(LoadReason::ScaleUp));
 }
 
-fn disagg_planner() -> SlaPlanner {
+const DISAGG: &str = r#"{"mode": "disagg", "optimization_target": "sla", "ttft": 500, "itl": 20, "enable_throughput_scaling": true,
+    "throughput_adjustment_interval": 60, "max_gpu_budget": 6}"#;
+
+fn disagg_planner(json: &str, decode_caps: EngineCaps) -> SlaPlanner {
     let deployment = Deployment {
         pools: BTreeMap::from([
             (Component::Prefill, (CAPS, 1)),
-            (Component::Decode, (CAPS, 1)),
+            (Component::Decode, (decode_caps, 1)),
         ]),
     };
-    let json = r#"{"mode": "disagg", "optimization_target": "sla", "ttft": 500, "itl": 20, "enable_throughput_scaling": true,
-        "throughput_adjustment_interval": 60, "max_gpu_budget": 6}"#;
-    SlaPlanner::new(config(json), deployment)
-}
-
-#[test]
-fn disaggregated_sizing_and_partner_readiness() {
-    let mut p = disagg_planner();
+    let mut planner = SlaPlanner::new(config(json), deployment);
     let prefill: Vec<EngineSample> = [500.0, 1000.0, 2000.0, 4000.0, 8000.0]
         .iter()
         .map(|&x| EngineSample {
@@ -309,29 +306,13 @@ fn disaggregated_sizing_and_partner_readiness() {
             ..EngineSample::default()
         })
         .collect();
-    p.bootstrap(Component::Prefill, &prefill);
-    let tick = |p: &mut SlaPlanner, t: f64| {
-        let mut i = input(t, vec![engine(0.0, 1000.0)], 0, 20.0);
-        i.prefill = PoolState {
-            ready: 1,
-            engines: vec![engine(0.0, 0.0)],
-            ..PoolState::default()
-        };
-        p.on_tick(&i)
-    };
-    let out = tick(&mut p, 60.0);
-    let prefill_rec = out.record.prefill.as_ref().unwrap();
-    // The decode model is not fitted: decode not ready, prefill waits for its partner.
-    assert_eq!(
-        out.record.decode.throughput_reason,
-        Some(ThroughputReason::ModelNotReady)
-    );
-    assert_eq!(
-        prefill_rec.throughput_reason,
-        Some(ThroughputReason::PartnerNotReady)
-    );
-    assert!(out.targets.is_empty());
-    let decode: Vec<EngineSample> = [
+    planner.bootstrap(Component::Prefill, &prefill);
+    planner
+}
+
+/// Decode step: 4 ms + 0.1 ms per sequence + 10 ns per KV token.
+fn decode_samples() -> Vec<EngineSample> {
+    [
         (1.0, 2000.0),
         (8.0, 20_000.0),
         (32.0, 100_000.0),
@@ -345,8 +326,40 @@ fn disaggregated_sizing_and_partner_readiness() {
         wall_time_s: 0.004 + 1e-4 * n + 1e-8 * kv,
         ..EngineSample::default()
     })
-    .collect();
-    p.bootstrap(Component::Decode, &decode);
+    .collect()
+}
+
+/// A disaggregated tick at `t` with 20 req/s of traffic reporting `accept_length`.
+fn disagg_tick(p: &mut SlaPlanner, t: f64, accept_length: Option<f64>) -> TickOutput {
+    let mut i = input(t, vec![engine(0.0, 1000.0)], 0, 20.0);
+    i.prefill = PoolState {
+        ready: 1,
+        engines: vec![engine(0.0, 0.0)],
+        ..PoolState::default()
+    };
+    if let Some(traffic) = &mut i.traffic {
+        traffic.accept_length = accept_length;
+    }
+    p.on_tick(&i)
+}
+
+#[test]
+fn disaggregated_sizing_and_partner_readiness() {
+    let mut p = disagg_planner(DISAGG, CAPS);
+    let tick = |p: &mut SlaPlanner, t: f64| disagg_tick(p, t, Some(1.0));
+    let out = tick(&mut p, 60.0);
+    let prefill_rec = out.record.prefill.as_ref().unwrap();
+    // The decode model is not fitted: decode not ready, prefill waits for its partner.
+    assert_eq!(
+        out.record.decode.throughput_reason,
+        Some(ThroughputReason::ModelNotReady)
+    );
+    assert_eq!(
+        prefill_rec.throughput_reason,
+        Some(ThroughputReason::PartnerNotReady)
+    );
+    assert!(out.targets.is_empty());
+    p.bootstrap(Component::Decode, &decode_samples());
     let out = tick(&mut p, 120.0);
     // Prefill: 3000 tokens at 0.07 s → 14.29 req/s per engine → ⌈20 / 14.29⌉ = 2.
     assert_eq!(out.targets[&Component::Prefill], 2);
@@ -359,4 +372,46 @@ fn disaggregated_sizing_and_partner_readiness() {
         out.record.decode.throughput_reason,
         Some(ThroughputReason::Scale)
     );
+}
+
+/// With MTP the decode ITL is the step over the accept length (last value, clamped to
+/// `[1, nextn + 1]`), while the KV per request still counts the raw OSL.
+#[test]
+fn speculative_accept_length_discounts_decode_itl() {
+    let mtp_caps = EngineCaps {
+        speculative_nextn: 2,
+        ..CAPS
+    };
+    let decode_rps = |p: &mut SlaPlanner, t: f64, accept: Option<f64>| {
+        disagg_tick(p, t, accept).record.decode.engine_rps.unwrap()
+    };
+    let mut mtp = disagg_planner(DISAGG, mtp_caps);
+    mtp.bootstrap(Component::Decode, &decode_samples());
+    // ITL = step / 2 ≤ 20 ms → step ≤ 40 ms → bs ≤ 275, capped by max_num_seqs at 256;
+    // step(256) = 4 + 25.6 + 7.872 ms; rps = 256 · 2 / (150 · 0.037472).
+    let step = 0.004 + 1e-4 * 256.0 + 1e-8 * 256.0 * 3075.0;
+    let expected = 256.0 * 2.0 / (150.0 * step);
+    let rps = decode_rps(&mut mtp, 60.0, Some(2.0));
+    assert!((rps - expected).abs() < 1e-6, "{rps} vs {expected}");
+    // A window without a sample keeps the last value.
+    let rps = decode_rps(&mut mtp, 120.0, None);
+    assert!((rps - expected).abs() < 1e-6, "{rps} vs {expected}");
+    // Samples are clamped to nextn + 1 = 3; max_num_seqs still binds the batch at 256.
+    let rps = decode_rps(&mut mtp, 180.0, Some(5.0));
+    assert!((rps - 256.0 * 3.0 / (150.0 * step)).abs() < 1e-6);
+    // Without MTP the same samples change nothing: bs = 122 at ITL 20 ms (see above).
+    let mut plain = disagg_planner(DISAGG, CAPS);
+    plain.bootstrap(Component::Decode, &decode_samples());
+    let rps = decode_rps(&mut plain, 60.0, Some(2.0));
+    let step_122 = 0.004 + 1e-4 * 122.0 + 1e-8 * 122.0 * 3075.0;
+    assert!((rps - 122.0 / (150.0 * step_122)).abs() < 1e-6);
+    // The `speculative_nextn` key stands in for engine capabilities.
+    let json = DISAGG.replace(
+        "\"max_gpu_budget\": 6",
+        "\"max_gpu_budget\": 6, \"speculative_nextn\": 2",
+    );
+    let mut keyed = disagg_planner(&json, CAPS);
+    keyed.bootstrap(Component::Decode, &decode_samples());
+    let rps = decode_rps(&mut keyed, 60.0, Some(2.0));
+    assert!((rps - expected).abs() < 1e-6);
 }

@@ -702,6 +702,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
             "{}",
             render_table(&outcome.metrics, wall_time_ms, Some(&name))
         );
+        if let Some(spec) = &outcome.speculative {
+            println!(
+                "Mean Accept Length (MTP, nextn {}): {:.4} (expected per decode step {:.4})",
+                spec.nextn, spec.mean_accept_length, spec.expected_accept_length
+            );
+        }
         if let Some(planning) = &outcome.planning {
             print!("{}", render_planning(planning));
         }

@@ -67,6 +67,9 @@ impl TransferConfig {
 }
 
 /// The serving topology.
+// One value per replay: boxing the disaggregated variant's two engine configurations would
+// save nothing worth an indirection in every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Topology {
     /// Identical workers that prefill and decode.

@@ -73,6 +73,9 @@ pub struct WorkerSummary {
     pub reused_tokens: u64,
     /// `reused_tokens / input_tokens`.
     pub prefix_hit_rate: f64,
+    /// Speculative decoding: output tokens per burst on the worker (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_accept_length: Option<f64>,
 }
 
 /// Per-pool results.
@@ -105,6 +108,24 @@ pub struct TransferSummary {
     pub time_ms: Distribution,
 }
 
+/// Speculative decoding (MTP) over a replay, as measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpeculativeSummary {
+    /// Draft tokens per decode step.
+    pub nextn: u32,
+    /// Conditional acceptance probability of each draft.
+    pub accept_rates: Vec<f64>,
+    /// Tokens per decode step far from a request's end: `1 + p₁ + p₁·p₂ + …`.
+    pub expected_accept_length: f64,
+    /// Output tokens per burst (every pass emitting tokens for a request is one burst of that
+    /// request, the prompt's first token included) — what the planner discounts ITL by.
+    pub mean_accept_length: f64,
+    /// Output tokens emitted by the workers using speculative decoding.
+    pub output_tokens: u64,
+    /// Bursts that carried them.
+    pub bursts: u64,
+}
+
 /// The result of a replay.
 #[derive(Debug)]
 pub struct ReplayOutcome {
@@ -118,6 +139,8 @@ pub struct ReplayOutcome {
     pub transfers: Option<TransferSummary>,
     /// What the scaling policy did (replays with a planner only).
     pub planning: Option<PlanningSummary>,
+    /// Speculative decoding (replays whose engines use it only).
+    pub speculative: Option<SpeculativeSummary>,
     /// Simulated time when the last event happened.
     pub end_time: SimTime,
     /// Per-request records and the gap histogram.

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use servesim_engine::{EngineConfig, ForwardPassMetrics};
+use servesim_engine::{EngineConfig, ForwardPassMetrics, TokenTally};
 use servesim_perf::{DecodeShape, PassShape, PrefillChunk};
 use servesim_planner::config::{PlannerConfig, SweepMode};
 use servesim_planner::observe::{Component, EngineCaps, EngineSample, TrafficWindow};
@@ -77,6 +77,7 @@ struct TrafficAccumulator {
     itl_ms: (f64, u64),
     reused: f64,
     admitted_input: f64,
+    emitted: TokenTally,
 }
 
 /// Most forward-pass samples kept per pool between two ticks (the most recent ones).
@@ -100,9 +101,10 @@ pub(crate) struct Planning {
 /// An engine's capacity figures for the planner.
 pub(crate) fn caps(engine: &EngineConfig) -> EngineCaps {
     EngineCaps {
-        max_num_batched_tokens: f64::from(engine.max_num_batched_tokens),
-        max_num_seqs: f64::from(engine.max_num_seqs),
+        max_num_batched_tokens: f64::from(engine.pass_token_budget()),
+        max_num_seqs: f64::from(engine.max_running()),
         max_kv_tokens: engine.num_gpu_blocks as f64 * f64::from(engine.block_size),
+        speculative_nextn: engine.speculative.as_ref().map_or(0, |s| s.nextn),
     }
 }
 
@@ -130,7 +132,7 @@ pub(crate) fn sweep(
     granularity: u32,
 ) -> (Vec<EngineSample>, Vec<EngineSample>) {
     let points = granularity.max(1);
-    let budget = engine.max_num_batched_tokens.min(1 << 20);
+    let budget = engine.pass_token_budget().min(1 << 20);
     let step = (budget.saturating_sub(100) / points).max(1);
     let capacity = engine.num_gpu_blocks * u64::from(engine.block_size);
     let prefill = (0..=points)
@@ -152,7 +154,7 @@ pub(crate) fn sweep(
             }
         })
         .collect();
-    let seqs = engine.max_num_seqs.min(4096);
+    let seqs = engine.max_running().min(4096);
     let batch_step = (seqs / points).max(1);
     let mut decode = Vec::new();
     for context in [500u64, 2000, 4000, 8000] {
@@ -264,6 +266,11 @@ impl Planning {
         self.traffic.admitted_input += f64::from(input);
     }
 
+    /// Output tokens were emitted (in bursts: speculative decoding's accept length).
+    pub(crate) fn on_tokens(&mut self, emitted: TokenTally) {
+        self.traffic.emitted.merge(emitted);
+    }
+
     /// A pass ended on a worker of `component`'s pool.
     pub(crate) fn on_pass(&mut self, component: Component, fpm: &ForwardPassMetrics) {
         let samples = self.samples.entry(component).or_default();
@@ -297,6 +304,7 @@ impl Planning {
             } else {
                 0.0
             },
+            accept_length: t.emitted.mean_accept_length(),
         }
     }
 
@@ -361,7 +369,12 @@ mod tests {
         planning.on_completed(Some(12.0));
         planning.on_completed(None);
         planning.on_prefix_reuse(500, 1000);
+        planning.on_tokens(TokenTally {
+            tokens: 64,
+            bursts: 22,
+        });
         let w = planning.drain_traffic(SimTime::from_secs(10));
+        assert_eq!(w.accept_length, Some(64.0 / 22.0));
         assert_eq!(
             (w.duration_s, w.num_req, w.avg_isl, w.avg_osl),
             (10.0, 2.0, 2000.0, 200.0)
@@ -373,5 +386,6 @@ mod tests {
         assert_eq!(w.rps(), 0.2);
         let next = planning.drain_traffic(SimTime::from_secs(15));
         assert_eq!((next.duration_s, next.num_req), (5.0, 0.0));
+        assert_eq!(next.accept_length, None);
     }
 }

@@ -7,8 +7,10 @@ use crate::metrics::{Distribution, Metrics};
 
 /// The report as JSON: every key of the reference's report, `wall_time_ms`, and a
 /// `servesim` section holding the version, event counts, per-pool and per-worker results
-/// (requests, prefix hit rates, router queue times), KV transfer statistics in disaggregated
-/// replays, and whatever the caller adds in `servesim` (seed, effective configuration, …).
+/// (requests, prefix hit rates, router queue times, accept lengths), KV transfer statistics
+/// in disaggregated replays, speculative decoding's accept length when engines use it
+/// (`speculative`), and whatever the caller adds in `servesim` (seed, effective
+/// configuration, …).
 ///
 /// Keys are sorted (serde_json's default map), so two reports of the same replay are
 /// byte-identical apart from `wall_time_ms`.
@@ -33,6 +35,12 @@ pub fn report_json(
     );
     if let Some(planning) = &outcome.planning {
         map_planning(&mut servesim, planning);
+    }
+    if let Some(speculative) = &outcome.speculative {
+        servesim.insert(
+            "speculative".into(),
+            serde_json::to_value(speculative).unwrap_or(Value::Null),
+        );
     }
     if let Some(transfers) = &outcome.transfers {
         servesim.insert(

@@ -81,6 +81,23 @@ impl DecodeSet {
         self.sum_offset_sq -= offset * offset;
     }
 
+    /// A sequence whose KV holds `kv_len` tokens at step `step` jumps `extra` tokens ahead
+    /// (drafts accepted by speculative decoding). Its completion entry is left as it was:
+    /// with speculation on, the scheduler detects completions itself (see the module docs of
+    /// the scheduler).
+    pub(crate) fn shift(&mut self, step: u64, kv_len: u32, extra: u32) {
+        let (from, to) = (
+            self.phase_key(step, kv_len),
+            self.phase_key(step, kv_len + extra),
+        );
+        self.phase[from] -= 1;
+        self.phase[to] += 1;
+        let offset = i128::from(kv_len) - i128::from(step);
+        let shifted = offset + i128::from(extra);
+        self.sum_offset += i128::from(extra);
+        self.sum_offset_sq += shifted * shifted - offset * offset;
+    }
+
     /// Blocks the step after `step` must allocate.
     pub(crate) fn blocks_needed(&self, step: u64) -> u64 {
         u64::from(self.phase[(step % self.block_size) as usize])
@@ -154,6 +171,12 @@ mod tests {
         set.remove(10, 8);
         assert_eq!(set.blocks_needed(10), 0);
         assert_eq!(set.len(), 3);
+        // Length 9 jumps 3 tokens to 12: at a boundary next step, the sum grows by 3.
+        set.shift(10, 9, 3);
+        assert_eq!(set.blocks_needed(10), 1);
+        assert_eq!(set.kv_sum(10), 33);
+        // Lengths 12, 10, 11: population variance 2/3.
+        assert!((set.kv_variance() - 2.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]

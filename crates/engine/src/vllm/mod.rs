@@ -18,6 +18,13 @@
 //! Decoding sequences are tracked as aggregates ([`DecodeSet`]) so a decode step costs O(1)
 //! whatever the batch size; per-sequence counters are materialised when a sequence leaves
 //! the decode set. [`VllmScheduler::run_until`] chains pure-decode steps up to a horizon.
+//!
+//! **Speculative decoding** makes every sequence advance by its own random number of tokens,
+//! which no aggregate can summarise: with it on, each step draws the accepted drafts of every
+//! decoding sequence (in admission order) *before* making room, so that the step reserves
+//! exactly the blocks the accepted tokens need, then moves each sequence ahead by its drafts
+//! and completes those that reached their output length itself. A step then costs O(batch);
+//! `run_until` still chains the very same `step` calls, so it stays exact.
 
 mod decode_set;
 mod seq;
@@ -31,33 +38,25 @@ use self::decode_set::{DecodeSet, Member};
 use self::seq::{Phase, Seq};
 use crate::config::{EngineConfig, PreemptionMode, WorkerType};
 use crate::error::EngineError;
-use crate::fpm::{ForwardPassMetrics, Moments};
+use crate::fpm::{ForwardPassMetrics, QueueSums, prefill_stats};
 use crate::kv::{KvCache, KvUsage};
 use crate::output::{PassOutput, Signal, SignalKind};
-use crate::request::EngineRequest;
+use crate::request::{EngineRequest, hash_output_upto};
+use crate::scheduler::chain_passes;
+use crate::slots::Slots;
+use crate::spec::Speculator;
 
 /// Namespace salting block hashes when prefix caching is off (no two requests share).
 const NO_CACHE_NS: u64 = 0x6e6f_6361_6368_6501;
 
-/// Count, sum and sum of squares of queued lengths.
-#[derive(Copy, Clone, Debug, Default)]
-struct QueueSums {
-    count: u64,
-    sum: u64,
-    sum_sq: f64,
-}
-
-impl QueueSums {
-    fn add(&mut self, len: u32) {
-        self.count += 1;
-        self.sum += u64::from(len);
-        self.sum_sq += f64::from(len) * f64::from(len);
-    }
-    fn remove(&mut self, len: u32) {
-        self.count -= 1;
-        self.sum -= u64::from(len);
-        self.sum_sq -= f64::from(len) * f64::from(len);
-    }
+/// The accepted drafts of one decoding sequence in the current step.
+#[derive(Copy, Clone, Debug)]
+struct Draft {
+    slot: u32,
+    /// Tokens emitted beyond the step's regular one.
+    extra: u32,
+    /// Blocks those tokens' KV needs beyond the regular token's.
+    blocks: u64,
 }
 
 /// The vLLM-style engine core of one worker.
@@ -66,8 +65,11 @@ pub struct VllmScheduler {
     config: EngineConfig,
     block: u32,
     kv: KvCache,
-    seqs: Vec<Option<Seq>>,
-    free_slots: Vec<u32>,
+    seqs: Slots<Seq>,
+    /// Epochs are unique across sequences, so that a completion entry left behind by a slot's
+    /// previous sequence (with speculative decoding a sequence completes before its entry
+    /// comes due) never matches the next one.
+    next_epoch: u32,
     waiting: VecDeque<u32>,
     prefilling: VecDeque<u32>,
     decoding: BTreeMap<u64, u32>,
@@ -87,6 +89,12 @@ pub struct VllmScheduler {
     chunks: Vec<PrefillChunk>,
     chunk_slots: Vec<u32>,
     last_fpm: ForwardPassMetrics,
+    /// The draft-acceptance sampler (speculative decoding only).
+    spec: Option<Speculator>,
+    /// This step's drafts, one per decoding sequence (speculative decoding only).
+    drafts: Vec<Draft>,
+    /// Sum of the drafts' blocks.
+    draft_blocks: u64,
 }
 
 impl VllmScheduler {
@@ -94,12 +102,18 @@ impl VllmScheduler {
     pub fn new(config: EngineConfig) -> Self {
         let block = config.block_size;
         VllmScheduler {
+            spec: config
+                .speculative
+                .as_ref()
+                .map(|spec| Speculator::new(spec, config.seed)),
+            drafts: Vec::new(),
+            draft_blocks: 0,
             kv: KvCache::new(config.num_gpu_blocks),
             decode: DecodeSet::new(block),
             block,
             config,
-            seqs: Vec::new(),
-            free_slots: Vec::new(),
+            seqs: Slots::default(),
+            next_epoch: 0,
             waiting: VecDeque::new(),
             prefilling: VecDeque::new(),
             decoding: BTreeMap::new(),
@@ -173,14 +187,10 @@ impl VllmScheduler {
     /// Fails if the request can never be served: its KV (prompt + output) exceeds the cache,
     /// or, with chunked prefill off, its prompt exceeds the token budget.
     pub fn enqueue(&mut self, mut request: EngineRequest) -> Result<(), EngineError> {
-        let unservable = |message: String| EngineError::Unservable {
-            request: request.id.0,
-            message,
-        };
         let blocks = (u64::from(request.input_tokens) + u64::from(request.output_tokens))
             .div_ceil(u64::from(self.block));
         if blocks > self.config.num_gpu_blocks {
-            return Err(unservable(format!(
+            return Err(request.unservable(format!(
                 "needs {blocks} KV blocks ({} prompt + {} output tokens), the worker has {}",
                 request.input_tokens, request.output_tokens, self.config.num_gpu_blocks
             )));
@@ -189,28 +199,12 @@ impl VllmScheduler {
             && self.config.worker_type != WorkerType::Decode
             && request.input_tokens > self.config.max_num_batched_tokens
         {
-            return Err(unservable(format!(
+            return Err(request.unservable(format!(
                 "prompt of {} tokens exceeds max_num_batched_tokens {} and chunked prefill is off",
                 request.input_tokens, self.config.max_num_batched_tokens
             )));
         }
-        if request.output_tokens == 0 || request.input_tokens == 0 {
-            return Err(unservable(
-                "input and output lengths must be ≥ 1".to_owned(),
-            ));
-        }
-        let full_blocks = (request.input_tokens / self.block) as usize;
-        if request.hasher.block_size() != self.block
-            || request.prompt_hashes.len() != full_blocks
-            || request.hasher.tokens() != u64::from(request.input_tokens)
-        {
-            return Err(unservable(format!(
-                "prompt hashes were computed for {}-token blocks / {} tokens, the engine uses {}-token blocks",
-                request.hasher.block_size(),
-                request.hasher.tokens(),
-                self.block
-            )));
-        }
+        request.check_shape(self.block)?;
         if !self.config.enable_prefix_caching {
             // Salt every hash with the request so that nothing is ever shared.
             let salt = content_id(NO_CACHE_NS, request.id.0);
@@ -219,18 +213,10 @@ impl VllmScheduler {
             }
             request.output_content = content_id(request.output_content, salt);
         }
-        let seq = Seq::new(request);
+        let mut seq = Seq::new(request);
+        seq.epoch = self.new_epoch();
         self.queued_new.add(seq.input_tokens);
-        let slot = match self.free_slots.pop() {
-            Some(slot) => {
-                self.seqs[slot as usize] = Some(seq);
-                slot
-            }
-            None => {
-                self.seqs.push(Some(seq));
-                (self.seqs.len() - 1) as u32
-            }
-        };
+        let slot = self.seqs.insert(seq);
         self.waiting.push_back(slot);
         self.in_flight += 1;
         self.waiting_blocked = false;
@@ -238,15 +224,16 @@ impl VllmScheduler {
     }
 
     fn seq(&self, slot: u32) -> &Seq {
-        self.seqs[slot as usize]
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("live slot"))
+        self.seqs.get(slot)
     }
 
     fn seq_mut(&mut self, slot: u32) -> &mut Seq {
-        self.seqs[slot as usize]
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("live slot"))
+        self.seqs.get_mut(slot)
+    }
+
+    fn new_epoch(&mut self) -> u32 {
+        self.next_epoch = self.next_epoch.wrapping_add(1);
+        self.next_epoch
     }
 
     fn is_current(&self, slot: u32, epoch: u32) -> bool {
@@ -266,8 +253,9 @@ impl VllmScheduler {
     pub fn step(&mut self, now: SimTime, out: &mut PassOutput) -> Option<SimTime> {
         let s = self.step;
         let mut preempted = false;
+        self.draw_drafts();
         // 1. Decodes: make room for this step's new blocks.
-        while self.decode.blocks_needed(s) > self.kv.available() {
+        while self.decode_blocks() > self.kv.available() {
             let victim = self.pick_victim()?;
             self.preempt(victim, now, out);
             preempted = true;
@@ -317,7 +305,7 @@ impl VllmScheduler {
         if self.chunks.is_empty() && n_decode == 0 {
             return None;
         }
-        let need = self.decode.blocks_needed(s);
+        let need = self.decode_blocks();
         // Feasibility was established above; a failure here would be a bookkeeping bug.
         let _ = self.kv.acquire_anonymous(need);
         let _ = budget;
@@ -353,20 +341,7 @@ impl VllmScheduler {
         horizon: SimTime,
         out: &mut PassOutput,
     ) -> Option<SimTime> {
-        let mut end = self.step(now, out)?;
-        loop {
-            let settled = out
-                .signals
-                .iter()
-                .all(|s| s.kind == SignalKind::SecondToken);
-            if !settled || end >= horizon || !self.is_pure_decode() {
-                return Some(end);
-            }
-            match self.step(end, out) {
-                Some(next) => end = next,
-                None => return Some(end),
-            }
-        }
+        chain_passes(self, now, horizon, out, Self::step, Self::is_pure_decode)
     }
 
     /// Admits waiting requests; returns the budget left.
@@ -449,6 +424,77 @@ impl VllmScheduler {
         budget
     }
 
+    /// Blocks this step's decodes allocate: one per sequence reaching a block boundary, plus
+    /// the blocks of accepted drafts.
+    fn decode_blocks(&self) -> u64 {
+        self.decode.blocks_needed(self.step) + self.draft_blocks
+    }
+
+    /// Speculative decoding: draws every decoding sequence's accepted drafts for this step,
+    /// in admission order.
+    fn draw_drafts(&mut self) {
+        let Some(spec) = &mut self.spec else {
+            return;
+        };
+        self.drafts.clear();
+        self.draft_blocks = 0;
+        for &slot in self.decoding.values() {
+            let seq = self.seqs.get(slot);
+            let live = seq.at_step(self.step);
+            let extra = spec.draw(seq.output_tokens - live.generated) - 1;
+            // The regular token's KV goes to position `kv_len`, the drafts' right after it.
+            let first = live.kv_len + 1;
+            let blocks =
+                u64::from((first + extra).div_ceil(self.block) - first.div_ceil(self.block));
+            self.draft_blocks += blocks;
+            self.drafts.push(Draft {
+                slot,
+                extra,
+                blocks,
+            });
+        }
+    }
+
+    /// Forgets the drafts of a sequence leaving the step (preempted).
+    fn drop_draft(&mut self, slot: u32) {
+        if let Some(i) = self.drafts.iter().position(|d| d.slot == slot) {
+            self.draft_blocks -= self.drafts[i].blocks;
+            self.drafts.remove(i);
+        }
+    }
+
+    /// Speculative decoding, after the step: moves every drafted sequence ahead by its
+    /// accepted drafts (emitted with the step's token: zero gaps) and completes the sequences
+    /// that reached their output length — their completion entries may be later than the
+    /// truth once they have jumped ahead. Returns the tokens emitted beyond one per sequence.
+    fn apply_drafts(&mut self, end: SimTime, out: &mut PassOutput) -> u64 {
+        let step = self.step;
+        let mut drafts = std::mem::take(&mut self.drafts);
+        let mut extra_tokens = 0;
+        for draft in &drafts {
+            if draft.extra > 0 {
+                self.materialize(draft.slot, step);
+                let seq = self.seq_mut(draft.slot);
+                let kv_len = seq.kv_len;
+                seq.kv_len += draft.extra;
+                seq.generated += draft.extra;
+                // At most `nextn` tokens: a handful of blocks.
+                seq.anonymous += draft.blocks as u32;
+                self.decode.shift(step, kv_len, draft.extra);
+                out.push_gaps(SimTime::ZERO, u64::from(draft.extra));
+                extra_tokens += u64::from(draft.extra);
+            }
+            let seq = self.seq(draft.slot);
+            if seq.at_step(step).generated == seq.output_tokens {
+                self.complete(draft.slot, end, out);
+            }
+        }
+        drafts.clear();
+        self.drafts = drafts;
+        self.draft_blocks = 0;
+        extra_tokens
+    }
+
     fn try_allocate(&mut self, slot: u32, target: u32) -> bool {
         self.try_allocate_with(slot, target, 0)
     }
@@ -457,12 +503,10 @@ impl VllmScheduler {
     /// decode blocks (plus `extra` blocks of headroom); all or nothing, as vLLM V1.
     fn try_allocate_with(&mut self, slot: u32, target: u32, extra: u64) -> bool {
         let block = self.block;
-        let reserved = self.decode.blocks_needed(self.step) + extra;
+        let reserved = self.decode_blocks() + extra;
         let available = self.kv.available();
-        let mut seq = self.seqs[slot as usize]
-            .take()
-            .unwrap_or_else(|| unreachable!("live slot"));
-        ensure_hashed(&mut seq, target);
+        let seq = self.seqs.get_mut(slot);
+        ensure_hashed(seq, target);
         let full = (target / block) as usize;
         let partial = u64::from(!target.is_multiple_of(block));
         let new_hashes = &seq.hashes[seq.registered as usize..full];
@@ -489,7 +533,6 @@ impl VllmScheduler {
             }
             seq.kv_len = target;
         }
-        self.seqs[slot as usize] = Some(seq);
         fits
     }
 
@@ -513,9 +556,7 @@ impl VllmScheduler {
     /// blocks it filled since it was last materialised.
     fn materialize(&mut self, slot: u32, step: u64) {
         let block = self.block;
-        let mut seq = self.seqs[slot as usize]
-            .take()
-            .unwrap_or_else(|| unreachable!("live slot"));
+        let seq = self.seqs.get_mut(slot);
         let live = seq.at_step(step);
         let grown = live.kv_len.div_ceil(block) - seq.kv_len.div_ceil(block);
         seq.anonymous += grown;
@@ -523,7 +564,7 @@ impl VllmScheduler {
         seq.generated = live.generated;
         seq.step_base = step;
         let kv_len = seq.kv_len;
-        ensure_hashed(&mut seq, kv_len);
+        ensure_hashed(seq, kv_len);
         let full = ((seq.kv_len / block) as usize).min(seq.hashes.len());
         while (seq.registered as usize) < full && seq.anonymous > 0 {
             let i = seq.registered as usize;
@@ -532,15 +573,15 @@ impl VllmScheduler {
             seq.anonymous -= 1;
             seq.registered += 1;
         }
-        self.seqs[slot as usize] = Some(seq);
     }
 
     /// Takes a decoding sequence out of the decode set at the current step.
     fn leave_decode_set(&mut self, slot: u32) {
         let step = self.step;
         self.materialize(slot, step);
+        let epoch = self.new_epoch();
         let seq = self.seq_mut(slot);
-        seq.epoch = seq.epoch.wrapping_add(1);
+        seq.epoch = epoch;
         let (order, kv_len) = (seq.order, seq.kv_len);
         self.decode.remove(step, kv_len);
         self.decoding.remove(&order);
@@ -548,20 +589,18 @@ impl VllmScheduler {
 
     /// Frees all KV of `slot`, tail first.
     fn free_blocks(&mut self, slot: u32) {
-        let mut seq = self.seqs[slot as usize]
-            .take()
-            .unwrap_or_else(|| unreachable!("live slot"));
+        let seq = self.seqs.get_mut(slot);
         self.kv.release_anonymous(u64::from(seq.anonymous));
         self.kv.release(&seq.hashes[..seq.registered as usize]);
         seq.anonymous = 0;
         seq.registered = 0;
         seq.kv_len = 0;
-        self.seqs[slot as usize] = Some(seq);
     }
 
     fn preempt(&mut self, slot: u32, now: SimTime, out: &mut PassOutput) {
         match self.seq(slot).phase {
             Phase::Decoding => {
+                self.drop_draft(slot);
                 self.leave_decode_set(slot);
                 let last = self.last_pass_end;
                 self.seq_mut(slot).last_token = last;
@@ -592,16 +631,22 @@ impl VllmScheduler {
 
     fn remove(&mut self, slot: u32, at: SimTime, kind: SignalKind, out: &mut PassOutput) {
         self.free_blocks(slot);
-        if let Some(seq) = self.seqs[slot as usize].take() {
+        if let Some(seq) = self.seqs.remove(slot) {
             out.signals.push(Signal {
                 request: seq.id,
                 at,
                 kind,
             });
         }
-        self.free_slots.push(slot);
         self.in_flight -= 1;
         self.waiting_blocked = false;
+    }
+
+    /// A decoding sequence generated its last token at `end`.
+    fn complete(&mut self, slot: u32, end: SimTime, out: &mut PassOutput) {
+        self.leave_decode_set(slot);
+        let kind = Self::completed(self.seq(slot));
+        self.remove(slot, end, kind, out);
     }
 
     fn completed(seq: &Seq) -> SignalKind {
@@ -640,6 +685,8 @@ impl VllmScheduler {
                     });
                 }
             }
+            let extra = self.apply_drafts(end, out);
+            out.emitted.add(n_decode + extra, n_decode);
             let step = self.step;
             loop {
                 let seqs = &self.seqs;
@@ -649,9 +696,7 @@ impl VllmScheduler {
                 else {
                     break;
                 };
-                self.leave_decode_set(slot);
-                let kind = Self::completed(self.seq(slot));
-                self.remove(slot, end, kind, out);
+                self.complete(slot, end, out);
             }
         }
         let _ = start;
@@ -677,6 +722,7 @@ impl VllmScheduler {
             let seq = self.seq_mut(slot);
             seq.generated += 1;
             seq.last_token = end;
+            out.emitted.add(1, 1);
             let (id, generated, output_tokens, order, kv_len, epoch) = (
                 seq.id,
                 seq.generated,
@@ -720,29 +766,18 @@ impl VllmScheduler {
     }
 
     fn record_fpm(&mut self, step: u64, decode: &DecodeShape, duration: SimTime) {
-        let (mut sum, mut sum_sq, mut ctx) = (0u64, 0f64, 0u64);
-        for c in &self.chunks {
-            sum += u64::from(c.new_tokens);
-            sum_sq += f64::from(c.new_tokens) * f64::from(c.new_tokens);
-            ctx += u64::from(c.context_tokens);
-        }
-        let prefill = Moments::from_sums(self.chunks.len() as u64, sum as f64, sum_sq);
-        let queued = Moments::from_sums(
-            self.queued_new.count,
-            self.queued_new.sum as f64,
-            self.queued_new.sum_sq,
-        );
+        let (prefill, context) = prefill_stats(&self.chunks);
         self.last_fpm = ForwardPassMetrics {
-            num_prefill_requests: self.chunks.len() as u64,
-            sum_prefill_tokens: sum,
+            num_prefill_requests: prefill.count,
+            sum_prefill_tokens: prefill.sum as u64,
             var_prefill_length: prefill.var,
-            sum_prefill_kv_tokens: ctx,
+            sum_prefill_kv_tokens: context,
             num_decode_requests: u64::from(decode.sequences),
             sum_decode_kv_tokens: self.decode.kv_sum(step),
             var_decode_kv_tokens: self.decode.kv_variance(),
             num_queued_prefill: self.queued_new.count,
             sum_queued_prefill_tokens: self.queued_new.sum,
-            var_queued_prefill_tokens: queued.var,
+            var_queued_prefill_tokens: self.queued_new.moments().var,
             num_queued_decode: self.queued_preempted.count,
             sum_queued_decode_kv_tokens: self.queued_preempted.sum,
             kv_blocks_in_use: self.kv.usage().held(),
@@ -756,7 +791,7 @@ impl VllmScheduler {
     pub fn check_invariants(&self) -> Result<(), String> {
         self.kv.check_invariants()?;
         let mut anonymous = 0u64;
-        for seq in self.seqs.iter().flatten() {
+        for seq in self.seqs.iter() {
             let live = if seq.phase == Phase::Decoding {
                 seq.at_step(self.step).kv_len
             } else {
@@ -784,18 +819,12 @@ impl VllmScheduler {
 }
 
 /// Whether `slot` holds a decoding sequence of epoch `epoch` (heap entries are lazy).
-fn is_decoding(seqs: &[Option<Seq>], slot: u32, epoch: u32) -> bool {
-    seqs.get(slot as usize)
-        .and_then(Option::as_ref)
+fn is_decoding(seqs: &Slots<Seq>, slot: u32, epoch: u32) -> bool {
+    seqs.try_get(slot)
         .is_some_and(|s| s.epoch == epoch && s.phase == Phase::Decoding)
 }
 
-/// Feeds generated tokens into the sequence's hasher until it has seen `upto` tokens,
-/// recording the hashes of the blocks this completes.
+/// Feeds generated tokens into the sequence's hasher until it has seen `upto` tokens.
 fn ensure_hashed(seq: &mut Seq, upto: u32) {
-    let seen = seq.hasher.tokens();
-    if u64::from(upto) > seen {
-        seq.hasher
-            .push_run(seq.output_content, u64::from(upto) - seen, &mut seq.hashes);
-    }
+    hash_output_upto(&mut seq.hasher, seq.output_content, &mut seq.hashes, upto);
 }

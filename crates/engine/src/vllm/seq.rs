@@ -39,7 +39,8 @@ pub(crate) struct Seq {
     pub(crate) phase: Phase,
     /// Running order (admission counter); decides preemption victims.
     pub(crate) order: u64,
-    /// Bumped whenever the sequence leaves the decode set, invalidating heap entries.
+    /// Unique across sequences; renewed whenever the sequence leaves the decode set, which
+    /// invalidates its completion entries.
     pub(crate) epoch: u32,
     /// Prompt tokens served from cache at first admission (`None` before it).
     pub(crate) reused: Option<u32>,

@@ -54,12 +54,12 @@ impl Sim<'_, '_> {
     /// else starting until `startup_time` has passed.
     pub(super) fn add_worker(&mut self, pool: usize, now: SimTime, initial: bool) {
         let p = &mut self.pools[pool];
-        let mut engine = new_engine(p.engine.clone());
+        let global = self.workers.len();
+        let mut engine = new_engine(p.engine.for_worker(global as u64));
         engine.record_kv_events(p.router.wants_kv_events());
         let local = WorkerId(p.workers.len() as u32);
         let startup = p.engine.startup_time;
         let instant = initial || startup == SimTime::ZERO;
-        let global = self.workers.len();
         p.workers.push(global);
         if p.kind == crate::PoolKind::Prefill
             && let Some(d) = self.disagg.as_mut()
@@ -85,6 +85,7 @@ impl Sim<'_, '_> {
             requests: 0,
             input_tokens: 0,
             reused_tokens: 0,
+            emitted: Default::default(),
         });
         if instant {
             self.pools[pool].router.add_worker(local, now);

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use servesim_engine::{
     EngineConfig, EngineRequest, ForwardPassMetrics, PassOutput, RequestId, Scheduler, SignalKind,
+    TokenTally,
 };
 use servesim_perf::{PassShape, PrefillChunk};
 use servesim_planner::observe::Component;
@@ -40,7 +41,10 @@ use crate::error::ReplayError;
 use crate::metrics::Distribution;
 use crate::planning::Planning;
 use crate::transfer::{Finished, Links, Wakeup};
-use crate::{EventCounts, PoolKind, PoolSummary, ReplayOutcome, TransferSummary, WorkerSummary};
+use crate::{
+    EventCounts, PoolKind, PoolSummary, ReplayOutcome, SpeculativeSummary, TransferSummary,
+    WorkerSummary,
+};
 
 /// Receives progress and per-request results while a replay runs.
 pub trait Observer {
@@ -71,6 +75,8 @@ struct Worker {
     requests: u64,
     input_tokens: u64,
     reused_tokens: u64,
+    /// Output tokens and the bursts that carried them.
+    emitted: TokenTally,
 }
 
 struct Pool {
@@ -160,7 +166,7 @@ fn make_router(
             Box::new(KvRouter::new(
                 config,
                 engine.block_size,
-                engine.max_num_batched_tokens,
+                engine.pass_token_budget(),
                 seed,
                 Some(estimator),
             ))
@@ -247,7 +253,10 @@ pub fn replay(
         let seed = config.seed.wrapping_add(index as u64);
         pools.push(Pool {
             kind: *kind,
-            engine: (*engine).clone(),
+            engine: EngineConfig {
+                seed,
+                ..(*engine).clone()
+            },
             router: make_router(config.router_mode, router_config.clone(), engine, seed),
             workers: Vec::new(),
             held: BTreeMap::new(),
@@ -392,6 +401,11 @@ impl Sim<'_, '_> {
                             } else {
                                 w.reused_tokens as f64 / w.input_tokens as f64
                             },
+                            mean_accept_length: pool
+                                .engine
+                                .speculative
+                                .as_ref()
+                                .and(w.emitted.mean_accept_length()),
                         }
                     })
                     .collect();
@@ -406,6 +420,7 @@ impl Sim<'_, '_> {
             })
             .collect();
         let planning = self.planning_summary(end);
+        let speculative = self.speculative_summary();
         let transfers = self.disagg.map(|mut d| TransferSummary {
             transfers: d.times_ms.len() as u64,
             bytes: d.bytes,
@@ -419,9 +434,33 @@ impl Sim<'_, '_> {
             pools,
             transfers,
             planning,
+            speculative,
             end_time: end,
             collector: self.collector,
         }
+    }
+
+    /// Speculative decoding over the workers of the pools that use it, if any does.
+    fn speculative_summary(&self) -> Option<SpeculativeSummary> {
+        let mut spec = None;
+        let mut emitted = TokenTally::default();
+        for pool in &self.pools {
+            let Some(config) = &pool.engine.speculative else {
+                continue;
+            };
+            spec.get_or_insert(config);
+            for &w in &pool.workers {
+                emitted.merge(self.workers[w].emitted);
+            }
+        }
+        spec.map(|config| SpeculativeSummary {
+            nextn: config.nextn,
+            accept_rates: config.accept_rates.clone(),
+            expected_accept_length: config.expected_tokens_per_step(),
+            mean_accept_length: emitted.mean_accept_length().unwrap_or(1.0),
+            output_tokens: emitted.tokens,
+            bursts: emitted.bursts,
+        })
     }
 
     /// Delivers the effects of every pass ending at `now`.
@@ -441,9 +480,11 @@ impl Sim<'_, '_> {
             let component = self.pools[self.workers[w].pool].component();
             if let Some(planning) = &mut self.planning {
                 planning.on_pass(component, &out.fpm);
+                planning.on_tokens(out.emitted);
             }
             let worker = &mut self.workers[w];
             worker.last_fpm = out.fpm;
+            worker.emitted.merge(out.emitted);
             out.clear();
             worker.pending = out;
             worker.busy = false;
