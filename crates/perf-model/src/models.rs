@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::arch::ModelArch;
+use crate::arch::{DType, ModelArch};
 use crate::error::PerfError;
 
 /// `(short name, embedded config.json)` of every built-in model, in display order.
@@ -42,21 +42,32 @@ pub fn builtin_model_names() -> impl Iterator<Item = &'static str> {
     BUILTIN.iter().map(|(name, _)| *name)
 }
 
+/// Checkpoint-variant suffixes that do not change the architecture.
+const VARIANT_SUFFIXES: [&str; 4] = ["-instruct", "-fp8", "-v0.1", "-base"];
+
 /// Reduces a Hugging Face id or a spelling variant to a short name: the organisation, a
-/// `Meta-` prefix, `-Instruct`/`-FP8`/`-v0.1`-style suffixes and case are dropped
-/// (`meta-llama/Meta-Llama-3.1-8B-Instruct` → `llama-3.1-8b`).
+/// `Meta-` prefix, `-Instruct`/`-FP8`/`-v0.1`-style suffixes (in any combination) and case
+/// are dropped (`nvidia/Llama-3.1-8B-Instruct-FP8` → `llama-3.1-8b`).
 fn normalise(name: &str) -> String {
     let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
     let mut base = base.replace('_', "-");
     if let Some(rest) = base.strip_prefix("meta-") {
         base = rest.to_owned();
     }
-    for suffix in ["-instruct", "-fp8", "-v0.1", "-base"] {
-        if let Some(rest) = base.strip_suffix(suffix) {
-            base = rest.to_owned();
-        }
+    while let Some(rest) = VARIANT_SUFFIXES
+        .iter()
+        .find_map(|suffix| base.strip_suffix(suffix))
+    {
+        base = rest.to_owned();
     }
     base
+}
+
+/// Whether a name denotes an FP8-quantised checkpoint (`…-FP8`, as NVIDIA publishes them):
+/// its linear layers, experts included, hold FP8 weights and run FP8 GEMMs.
+fn is_fp8_checkpoint(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    base.replace('_', "-").split('-').any(|part| part == "fp8")
 }
 
 impl ModelArch {
@@ -71,7 +82,14 @@ impl ModelArch {
                 name: name.to_owned(),
                 choices: builtin_model_names().collect::<Vec<_>>().join(", "),
             })?;
-        ModelArch::from_hf_config(text, short, &format!("built-in {short}"))
+        let mut arch = ModelArch::from_hf_config(text, short, &format!("built-in {short}"))?;
+        if is_fp8_checkpoint(name) {
+            arch.gemm_dtype = DType::Fp8;
+            if let Some(moe) = &mut arch.moe {
+                moe.expert_dtype = DType::Fp8;
+            }
+        }
+        Ok(arch)
     }
 
     /// A built-in model (see [`builtin`](Self::builtin)), or a Hugging Face `config.json`:
@@ -107,7 +125,6 @@ impl ModelArch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::DType;
 
     /// `(name, total params, active params, KV bytes per token in bf16)`: the facts table
     /// (docs/perf-model.md), totals to ±1 %, active to ±2 %.
@@ -158,6 +175,8 @@ mod tests {
             "meta-llama/Meta-Llama-3.1-8B",
             "meta-llama/Llama-3.1-8B-Instruct",
             "Meta-Llama-3.1-8B",
+            "nvidia/Llama-3.1-8B-Instruct-FP8",
+            "nvidia/Llama-3.1-8B-FP8-Instruct",
         ] {
             assert_eq!(
                 ModelArch::resolve(name).unwrap().name,
@@ -176,6 +195,23 @@ mod tests {
             err.starts_with("unknown model `llama-3-9b`; built-in models: llama-3.1-8b, "),
             "{err}"
         );
+    }
+
+    #[test]
+    fn fp8_checkpoints_run_fp8_gemms() {
+        let fp8 = ModelArch::resolve("nvidia/Llama-3.1-8B-Instruct-FP8").unwrap();
+        assert_eq!(fp8.gemm_dtype, DType::Fp8);
+        // Embedding and LM head stay bf16 (2 bytes), the other 6.98 B parameters take 1.
+        let embeddings = 2.0 * 128_256.0 * 4096.0;
+        assert_eq!(fp8.weight_bytes(), 8_030_261_248.0 + embeddings);
+        let bf16 = ModelArch::resolve("meta-llama/Llama-3.1-8B-Instruct").unwrap();
+        assert_eq!(bf16.gemm_dtype, DType::Bf16);
+        assert_eq!(
+            fp8.kv_dtype, bf16.kv_dtype,
+            "the KV cache format is a serving choice"
+        );
+        let moe = ModelArch::resolve("Qwen/Qwen3-30B-A3B-FP8").unwrap();
+        assert_eq!(moe.moe.map(|m| m.expert_dtype), Some(DType::Fp8));
     }
 
     #[test]
