@@ -167,13 +167,13 @@ fn bench_prefix_lookup(c: &mut Criterion) {
     let mut hasher = BlockHasher::new(64);
     let mut hashes: Vec<BlockHash> = Vec::new();
     hasher.push_run(1, 200 * 64, &mut hashes);
-    kv.acquire(None, &hashes).expect("fits");
+    kv.acquire(&hashes, 0).expect("fits");
     // Fill the rest of the cache with unrelated cached blocks.
     for i in 0..80u64 {
         let mut h = BlockHasher::new(64);
         let mut other = Vec::new();
         h.push_run(1000 + i, 200 * 64, &mut other);
-        if kv.acquire(None, &other).is_ok() {
+        if kv.acquire(&other, 0).is_ok() {
             kv.release(&other);
         }
     }

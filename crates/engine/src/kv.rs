@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::num::NonZeroU32;
 
 use servesim_trace::{BlockHash, SimTime};
 
@@ -39,26 +40,63 @@ pub enum KvEvent {
 }
 
 /// The KV events a cache records while a prefix-aware router listens (off by default).
+///
+/// A router may index blocks coarser than the engine's: at a **stride** of `n` only the
+/// blocks at 1-based positions `n, 2n, …` of their sequence are reported, each with the
+/// reported block `n` positions earlier as its parent. Block hashes are chained, so the
+/// `n`-th block's hash names its whole prefix, and the router sees exactly the blocks of
+/// `n × block_size` tokens it would have seen from an engine with that block size. This is
+/// what keeps a router affordable over one-token SGLang pages.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct EventLog(Option<Vec<KvEvent>>);
+pub(crate) struct EventLog(Option<Recording>);
+
+#[derive(Clone, Debug)]
+struct Recording {
+    events: Vec<KvEvent>,
+    stride: usize,
+}
+
+impl Recording {
+    fn reports(&self, position: usize) -> bool {
+        (position + 1).is_multiple_of(self.stride)
+    }
+}
 
 impl EventLog {
-    /// Starts (empty) or stops recording.
-    pub(crate) fn record(&mut self, on: bool) {
-        self.0 = on.then(Vec::new);
+    /// Starts recording every `stride`-th block (empty), or stops with `None`.
+    pub(crate) fn record(&mut self, stride: Option<NonZeroU32>) {
+        self.0 = stride.map(|n| Recording {
+            events: Vec::new(),
+            stride: n.get() as usize,
+        });
     }
 
-    /// Records `events` if recording.
-    pub(crate) fn extend(&mut self, events: impl IntoIterator<Item = KvEvent>) {
-        if let Some(log) = &mut self.0 {
-            log.extend(events);
+    /// Block `position` (0-based) of `sequence` was stored.
+    pub(crate) fn stored(&mut self, sequence: &[BlockHash], position: usize) {
+        if let Some(log) = &mut self.0
+            && log.reports(position)
+        {
+            let parent = position.checked_sub(log.stride).map(|p| sequence[p]);
+            log.events.push(KvEvent::Stored {
+                hash: sequence[position],
+                parent,
+            });
+        }
+    }
+
+    /// Block `hash`, at `position` (0-based) of its sequence, was evicted.
+    pub(crate) fn removed(&mut self, hash: BlockHash, position: usize) {
+        if let Some(log) = &mut self.0
+            && log.reports(position)
+        {
+            log.events.push(KvEvent::Removed { hash });
         }
     }
 
     /// Moves the recorded events to `out`, stamped with `at`.
     pub(crate) fn drain(&mut self, at: SimTime, out: &mut Vec<(SimTime, KvEvent)>) {
         if let Some(log) = &mut self.0 {
-            out.extend(log.drain(..).map(|e| (at, e)));
+            out.extend(log.events.drain(..).map(|e| (at, e)));
         }
     }
 }
@@ -89,6 +127,8 @@ const NIL: u32 = u32::MAX;
 #[derive(Clone, Debug)]
 struct Slot {
     hash: BlockHash,
+    /// Index of the block in its sequence (for strided events).
+    position: u32,
     refs: u32,
     prev: u32,
     next: u32,
@@ -174,10 +214,10 @@ impl KvCache {
         }
     }
 
-    /// Starts or stops recording [`KvEvent`]s (off by default: only a prefix-aware router
-    /// needs them).
-    pub fn record_events(&mut self, on: bool) {
-        self.events.record(on);
+    /// Starts recording [`KvEvent`]s of every `stride`-th block, or stops with `None` (off by
+    /// default: only a prefix-aware router needs them).
+    pub fn record_events(&mut self, stride: Option<NonZeroU32>) {
+        self.events.record(stride);
     }
 
     /// Moves the recorded events to `out`, stamped with `at`.
@@ -232,25 +272,21 @@ impl KvCache {
         cost
     }
 
-    /// Acquires `hashes` (block `i` has parent `hashes[i-1]`, the first has `parent`).
-    /// Present blocks are taken first, then absent ones are inserted, so that an insertion
-    /// never evicts a block this very call is about to reuse. The caller checks feasibility
-    /// with [`acquire_cost`](Self::acquire_cost) first; on failure nothing is rolled back.
-    pub fn acquire(
-        &mut self,
-        parent: Option<BlockHash>,
-        hashes: &[BlockHash],
-    ) -> Result<(), OutOfBlocks> {
-        let parents = std::iter::once(parent).chain(hashes.iter().copied().map(Some));
+    /// Acquires the blocks `sequence[from..]` (block `i` of the sequence has parent
+    /// `sequence[i - 1]`). Present blocks are taken first, then absent ones are inserted, so
+    /// that an insertion never evicts a block this very call is about to reuse. The caller
+    /// checks feasibility with [`acquire_cost`](Self::acquire_cost) first; on failure nothing
+    /// is rolled back.
+    pub fn acquire(&mut self, sequence: &[BlockHash], from: usize) -> Result<(), OutOfBlocks> {
         let mut absent = Vec::new();
-        for (hash, parent) in hashes.iter().zip(parents) {
+        for (position, hash) in sequence.iter().enumerate().skip(from) {
             match self.index.get(hash) {
                 Some(&slot) => self.add_ref(slot),
-                None => absent.push((*hash, parent)),
+                None => absent.push(position),
             }
         }
-        for (hash, parent) in absent {
-            self.insert(hash, parent)?;
+        for position in absent {
+            self.insert(sequence, position)?;
         }
         Ok(())
     }
@@ -288,15 +324,16 @@ impl KvCache {
         self.anonymous = self.anonymous.saturating_sub(n);
     }
 
-    /// Turns one anonymous block into the registered block `hash`: if an equal block is
-    /// already registered the anonymous block is freed and the existing one is shared.
-    pub fn register_anonymous(&mut self, hash: BlockHash, parent: Option<BlockHash>) {
+    /// Turns one anonymous block into the registered block `sequence[position]`: if an equal
+    /// block is already registered the anonymous block is freed and the existing one is
+    /// shared.
+    pub fn register_anonymous(&mut self, sequence: &[BlockHash], position: usize) {
         self.anonymous = self.anonymous.saturating_sub(1);
-        match self.index.get(&hash) {
+        match self.index.get(&sequence[position]) {
             Some(&slot) => self.add_ref(slot),
             // A block was just freed, so insertion cannot fail.
             None => {
-                let _ = self.insert(hash, parent);
+                let _ = self.insert(sequence, position);
             }
         }
     }
@@ -310,7 +347,8 @@ impl KvCache {
         self.slots[slot as usize].refs += 1;
     }
 
-    fn insert(&mut self, hash: BlockHash, parent: Option<BlockHash>) -> Result<(), OutOfBlocks> {
+    fn insert(&mut self, sequence: &[BlockHash], position: usize) -> Result<(), OutOfBlocks> {
+        let hash = sequence[position];
         if self.usage().free() == 0 {
             if self.inactive == 0 {
                 return Err(OutOfBlocks);
@@ -319,6 +357,7 @@ impl KvCache {
         }
         let slot = Slot {
             hash,
+            position: position as u32,
             refs: 1,
             prev: NIL,
             next: NIL,
@@ -335,7 +374,7 @@ impl KvCache {
         };
         self.index.insert(hash, index);
         self.active += 1;
-        self.events.extend([KvEvent::Stored { hash, parent }]);
+        self.events.stored(sequence, position);
         Ok(())
     }
 
@@ -345,11 +384,11 @@ impl KvCache {
             return;
         }
         self.unlink_lru(slot);
-        let hash = self.slots[slot as usize].hash;
+        let Slot { hash, position, .. } = self.slots[slot as usize];
         self.index.remove(&hash);
         self.free_slots.push(slot);
         self.inactive -= 1;
-        self.events.extend([KvEvent::Removed { hash }]);
+        self.events.removed(hash, position as usize);
     }
 
     fn push_lru(&mut self, slot: u32) {
@@ -433,8 +472,8 @@ mod tests {
     #[test]
     fn refcounts_and_reactivation() {
         let mut kv = KvCache::new(4);
-        kv.acquire(None, &[h(1), h(2)]).unwrap();
-        kv.acquire(None, &[h(1)]).unwrap();
+        kv.acquire(&[h(1), h(2)], 0).unwrap();
+        kv.acquire(&[h(1)], 0).unwrap();
         assert_eq!(
             kv.usage(),
             KvUsage {
@@ -448,7 +487,7 @@ mod tests {
         assert_eq!(kv.residency(h(1)), Some(Residency::Active));
         assert_eq!(kv.residency(h(2)), Some(Residency::Inactive));
         assert_eq!(kv.prefix_len(&[h(1), h(2), h(3)]), 2);
-        kv.acquire(None, &[h(2)]).unwrap();
+        kv.acquire(&[h(2)], 0).unwrap();
         assert_eq!(kv.usage().inactive, 0);
         kv.check_invariants().unwrap();
     }
@@ -456,11 +495,11 @@ mod tests {
     #[test]
     fn tail_first_release_evicts_deep_blocks_first() {
         let mut kv = KvCache::new(3);
-        kv.record_events(true);
-        kv.acquire(None, &[h(1), h(2), h(3)]).unwrap();
+        kv.record_events(NonZeroU32::new(1));
+        kv.acquire(&[h(1), h(2), h(3)], 0).unwrap();
         kv.release(&[h(1), h(2), h(3)]);
         // LRU order is now 3, 2, 1: a new block evicts the deepest one.
-        kv.acquire(None, &[h(9)]).unwrap();
+        kv.acquire(&[h(9)], 0).unwrap();
         assert_eq!(kv.prefix_len(&[h(1), h(2), h(3)]), 2);
         let mut stamped = Vec::new();
         kv.drain_events(SimTime::from_micros(3), &mut stamped);
@@ -486,9 +525,33 @@ mod tests {
     }
 
     #[test]
+    fn strided_events_report_every_nth_block_chained_to_the_nth_before() {
+        let mut kv = KvCache::new(5);
+        kv.record_events(NonZeroU32::new(2));
+        let sequence = [h(1), h(2), h(3), h(4), h(5)];
+        kv.acquire(&sequence, 0).unwrap();
+        kv.release(&sequence);
+        // Evicts 5 (position 4, unreported), then 4 (position 3, reported).
+        kv.acquire(&[h(8), h(9)], 0).unwrap();
+        let mut stamped = Vec::new();
+        kv.drain_events(SimTime::ZERO, &mut stamped);
+        let events: Vec<KvEvent> = stamped.into_iter().map(|(_, e)| e).collect();
+        let stored = |hash, parent| KvEvent::Stored { hash, parent };
+        assert_eq!(
+            events,
+            vec![
+                stored(h(2), None),
+                stored(h(4), Some(h(2))),
+                KvEvent::Removed { hash: h(4) },
+                stored(h(9), None),
+            ]
+        );
+    }
+
+    #[test]
     fn acquisition_never_evicts_what_it_reuses() {
         let mut kv = KvCache::new(3);
-        kv.acquire(None, &[h(1), h(2), h(3)]).unwrap();
+        kv.acquire(&[h(1), h(2), h(3)], 0).unwrap();
         kv.release(&[h(1), h(2), h(3)]);
         // 3 is the LRU head, but the call reuses it: the new block 4 must evict 2 instead.
         let cost = kv.acquire_cost(&[h(4), h(3)]);
@@ -499,7 +562,7 @@ mod tests {
                 reactivated: 1
             }
         );
-        kv.acquire(None, &[h(4), h(3)]).unwrap();
+        kv.acquire(&[h(4), h(3)], 0).unwrap();
         assert_eq!(kv.residency(h(3)), Some(Residency::Active));
         assert_eq!(kv.residency(h(2)), None);
         kv.check_invariants().unwrap();
@@ -510,7 +573,7 @@ mod tests {
         let mut kv = KvCache::new(2);
         kv.acquire_anonymous(2).unwrap();
         assert_eq!(kv.acquire_anonymous(1), Err(OutOfBlocks));
-        kv.register_anonymous(h(5), None);
+        kv.register_anonymous(&[h(5)], 0);
         assert_eq!(
             kv.usage(),
             KvUsage {
@@ -521,7 +584,7 @@ mod tests {
             }
         );
         // Registering a hash that already exists shares it and frees the anonymous block.
-        kv.register_anonymous(h(5), None);
+        kv.register_anonymous(&[h(5)], 0);
         assert_eq!(
             kv.usage(),
             KvUsage {
@@ -538,8 +601,8 @@ mod tests {
     #[test]
     fn full_cache_fails_cleanly() {
         let mut kv = KvCache::new(1);
-        kv.acquire(None, &[h(1)]).unwrap();
-        assert_eq!(kv.acquire(None, &[h(2)]), Err(OutOfBlocks));
+        kv.acquire(&[h(1)], 0).unwrap();
+        assert_eq!(kv.acquire(&[h(2)], 0), Err(OutOfBlocks));
         kv.check_invariants().unwrap();
     }
 }

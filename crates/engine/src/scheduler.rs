@@ -1,5 +1,7 @@
 //! The seam between an engine core and whatever drives it.
 
+use std::num::NonZeroU32;
+
 use servesim_trace::{BlockHash, SimTime};
 
 use crate::config::{EngineConfig, EngineType};
@@ -46,8 +48,10 @@ pub trait Scheduler: std::fmt::Debug + Send {
     fn waiting(&self) -> usize;
     /// KV block counts.
     fn kv_usage(&self) -> KvUsage;
-    /// Starts or stops recording KV events into [`PassOutput::kv_events`].
-    fn record_kv_events(&mut self, on: bool);
+    /// Starts recording KV events into [`PassOutput::kv_events`] — those of every
+    /// `stride`-th block of a sequence, for a router indexing `stride`-block units — or
+    /// stops with `None`.
+    fn record_kv_events(&mut self, stride: Option<NonZeroU32>);
     /// Metrics of the last pass.
     fn last_metrics(&self) -> &ForwardPassMetrics;
     /// How many leading blocks of `hashes` the KV cache holds (active or cached); e.g. to
@@ -87,8 +91,8 @@ impl Scheduler for VllmScheduler {
     fn kv_usage(&self) -> KvUsage {
         VllmScheduler::kv_usage(self)
     }
-    fn record_kv_events(&mut self, on: bool) {
-        VllmScheduler::record_kv_events(self, on);
+    fn record_kv_events(&mut self, stride: Option<NonZeroU32>) {
+        VllmScheduler::record_kv_events(self, stride);
     }
     fn last_metrics(&self) -> &ForwardPassMetrics {
         VllmScheduler::last_metrics(self)

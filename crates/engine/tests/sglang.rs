@@ -170,7 +170,7 @@ fn new_token_ratio_decays_per_decode_pass_and_resets_on_retraction() {
 #[test]
 fn kv_events_carry_the_routers_block_hashes() {
     let mut e = sglang(r#"{"block_size": 16}"#);
-    e.record_kv_events(true);
+    e.record_kv_events(std::num::NonZeroU32::new(1));
     let request = request_with_block(1, 100, 2, 5, 16);
     let prompt = request.prompt_hashes.clone();
     assert_eq!(prompt.len(), 6);

@@ -426,18 +426,30 @@ impl RunArgs {
         }))
     }
 
-    /// The KV-router settings (`--router-config`).
-    fn router_config(&self) -> Result<KvRouterConfig, CliError> {
-        let Some(value) = &self.router_config else {
-            return Ok(KvRouterConfig::default());
+    /// The KV-router settings (`--router-config`), with the router block size in effect for
+    /// engines of `engine_block_size` filled in so that the report shows it.
+    fn router_config(&self, engine_block_size: u32) -> Result<KvRouterConfig, CliError> {
+        let (mut config, source) = match &self.router_config {
+            None => (KvRouterConfig::default(), "--router-config".to_owned()),
+            Some(_) if self.router_mode != RouterMode::KvRouter => {
+                return Err(CliError::Usage(
+                    "--router-config only applies to --router-mode kv_router".to_owned(),
+                ));
+            }
+            Some(value) => {
+                let (text, source) = json_flag("--router-config", value)?;
+                let config = KvRouterConfig::from_json(&text)
+                    .map_err(|e| CliError::Usage(format!("{source}: {e}")))?;
+                (config, source)
+            }
         };
-        if self.router_mode != RouterMode::KvRouter {
-            return Err(CliError::Usage(
-                "--router-config only applies to --router-mode kv_router".to_owned(),
-            ));
+        if self.router_mode == RouterMode::KvRouter {
+            let stride = config
+                .blocks_per_router_block(engine_block_size)
+                .map_err(|e| CliError::Usage(format!("{source}: {e}")))?;
+            config.router_block_size = Some(stride * engine_block_size.max(1));
         }
-        let (text, source) = json_flag("--router-config", value)?;
-        KvRouterConfig::from_json(&text).map_err(|e| CliError::Usage(format!("{source}: {e}")))
+        Ok(config)
     }
 }
 
@@ -528,19 +540,19 @@ impl RunArgs {
             } => prefill_workers * tp.0 + decode_workers * tp.1,
         };
         let planning = self.planning(tp)?;
-        let router_config = self.router_config()?;
         let admission = match self.replay_concurrency {
             Some(n) => AdmissionMode::Concurrency(n),
             None => AdmissionMode::Trace,
         };
-        let config = ReplayConfig {
+        let mut config = ReplayConfig {
             topology,
             router_mode: self.router_mode,
-            router_config,
+            router_config: KvRouterConfig::default(),
             admission,
             seed: self.seed,
             planning,
         };
+        config.router_config = self.router_config(config.block_size())?;
         let (workload, workload_description) = self.workload(config.block_size())?;
         let description = json!({
             "topology": topology_description,

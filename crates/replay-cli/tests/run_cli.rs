@@ -229,6 +229,7 @@ fn invalid_invocations_fail_with_one_line() {
         (vec!["run", FIXTURE, "--num-workers", "2", "--router-config", "{}"], "error: --router-config only applies to --router-mode kv_router".into()),
         (vec!["run", FIXTURE, "--num-workers", "2", "--router-mode", "kv_router", "--router-config", r#"{"overlap_weight": 2}"#], "error: --router-config: unknown field `overlap_weight`".into()),
         (vec!["run", FIXTURE, "--num-workers", "2", "--router-mode", "kv_router", "--router-config", r#"{"router_temperature": -1}"#], "error: --router-config: field `router_temperature`: must be finite and ≥ 0, got -1".into()),
+        (vec!["run", FIXTURE, "--num-workers", "2", "--router-mode", "kv_router", "--router-config", r#"{"router_block_size": 96}"#], "error: --router-config: field `router_block_size`: 96 is not a multiple of the engine block size 64".into()),
     ];
     for (args, expected) in cases {
         let out = servesim(&args);
@@ -306,6 +307,8 @@ fn disaggregated_kv_routed_replay() {
         servesim["config"]["router_config"]["router_queue_threshold"],
         2.0
     );
+    // The router block size in effect is reported, not `null`.
+    assert_eq!(servesim["config"]["router_config"]["router_block_size"], 64);
     assert_eq!(servesim["kv_transfer"]["transfers"], 1000);
     assert!(servesim["kv_transfer"]["time_ms"]["p99"].as_f64().unwrap() > 0.0);
     assert_eq!(servesim["pools"][0]["kind"], "prefill");

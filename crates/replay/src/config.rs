@@ -202,8 +202,17 @@ impl ReplayConfig {
         if self.admission == AdmissionMode::Concurrency(0) {
             return fail("--replay-concurrency must be ≥ 1");
         }
-        self.router_config
-            .validate()
-            .map_err(|e| ReplayError::Config(format!("--router-config: {e}")))
+        self.router_config.validate().map_err(router_config_error)?;
+        if self.router_mode == RouterMode::KvRouter {
+            self.router_config
+                .blocks_per_router_block(self.block_size())
+                .map_err(router_config_error)?;
+        }
+        Ok(())
     }
+}
+
+/// A `--router-config` problem as a replay error.
+pub(crate) fn router_config_error(message: String) -> ReplayError {
+    ReplayError::Config(format!("--router-config: {message}"))
 }

@@ -53,6 +53,39 @@ fn kv_router_reuses_prefixes_on_sglang_workers() {
     assert!(kv.metrics.ttft.mean < rr.metrics.ttft.mean);
 }
 
+/// The default router indexes 16-token blocks over one-token pages (every 16th page's
+/// event). Indexing every page instead changes each overlap by under one router block;
+/// the few decisions that flip then cascade, but the outcome stays close (on these 1000
+/// requests: reuse 11.2% vs 11.8%, mean TTFT 460 vs 454 ms).
+#[test]
+fn coarse_router_blocks_route_like_exact_pages() {
+    let w = fixture();
+    let sglang = r#"{"engine_type": "sglang"}"#;
+    let coarse = run(&w, &config(4, sglang, RouterMode::KvRouter));
+    let mut exact_config = config(4, sglang, RouterMode::KvRouter);
+    exact_config.router_config.router_block_size = Some(1);
+    let exact = run(&w, &exact_config);
+    let (a, b) = (
+        coarse.metrics.prefix_cache_reused_ratio,
+        exact.metrics.prefix_cache_reused_ratio,
+    );
+    assert!((a - b).abs() < 0.01, "reuse {a} vs {b}");
+    let (a, b) = (coarse.metrics.ttft.mean, exact.metrics.ttft.mean);
+    assert!((a - b).abs() < 0.03 * b, "mean TTFT {a} vs {b}");
+    // A router block must be a whole number of pages.
+    let mut bad = config(
+        4,
+        r#"{"engine_type": "sglang", "sglang": {"page_size": 16}}"#,
+        RouterMode::KvRouter,
+    );
+    bad.router_config.router_block_size = Some(24);
+    let error = replay(&w, &bad, &mut NoObserver).unwrap_err().to_string();
+    assert!(
+        error.contains("`router_block_size`: 24 is not a multiple of the engine block size 16"),
+        "{error}"
+    );
+}
+
 #[test]
 fn disaggregated_sglang_workers_complete_every_request() {
     let w = fixture();

@@ -22,7 +22,9 @@ fn chain(prefix: u64, own: u64, blocks: u64) -> Vec<BlockHash> {
 }
 
 fn warm_router(workers: u32) -> KvRouter {
-    let mut router = KvRouter::new(KvRouterConfig::default(), 64, 8192, 1, None);
+    let Ok(mut router) = KvRouter::new(KvRouterConfig::default(), 64, 8192, 1, None) else {
+        unreachable!("the default configuration is valid for 64-token blocks")
+    };
     let mut id = 0u64;
     for w in 0..workers {
         router.add_worker(WorkerId(w), SimTime::ZERO);

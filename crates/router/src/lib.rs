@@ -14,6 +14,7 @@ pub mod kv;
 mod round_robin;
 
 use std::fmt;
+use std::num::NonZeroU32;
 
 use servesim_engine::{KvEvent, RequestId};
 use servesim_trace::{BlockHash, SimTime};
@@ -68,8 +69,8 @@ pub trait Router: fmt::Debug + Send {
     /// Chooses a worker for `request`.
     fn route(&mut self, request: &RouteRequest<'_>, now: SimTime) -> Routed;
     /// KV events published by `worker`, each with the time it happened (only if
-    /// [`wants_kv_events`](Router::wants_kv_events)). Events may be delivered before their
-    /// time, but never after a routing decision they should have influenced.
+    /// [`kv_event_stride`](Router::kv_event_stride) asks for them). Events may be delivered
+    /// before their time, but never after a routing decision they should have influenced.
     fn on_kv_events(&mut self, worker: WorkerId, events: &[(SimTime, KvEvent)]) {
         let _ = (worker, events);
     }
@@ -86,9 +87,11 @@ pub trait Router: fmt::Debug + Send {
         let _ = now;
         None
     }
-    /// Whether the router consumes KV events (engines record them only if so).
-    fn wants_kv_events(&self) -> bool {
-        false
+    /// Whether the router consumes KV events (engines record them only if so), and of which
+    /// blocks: `Some(n)` asks for every `n`-th block of a sequence, the blocks that end the
+    /// router's `n`-engine-block units.
+    fn kv_event_stride(&self) -> Option<NonZeroU32> {
+        None
     }
     /// Requests held in the router's queue.
     fn queued(&self) -> usize {

@@ -34,6 +34,7 @@ mod radix;
 mod req;
 
 use std::collections::VecDeque;
+use std::num::NonZeroU32;
 
 use servesim_perf::PrefillChunk;
 use servesim_trace::{BlockHash, SimTime};
@@ -411,8 +412,8 @@ impl Scheduler for SglangScheduler {
         self.usage()
     }
 
-    fn record_kv_events(&mut self, on: bool) {
-        self.cache.record_events(on);
+    fn record_kv_events(&mut self, stride: Option<NonZeroU32>) {
+        self.cache.record_events(stride);
     }
 
     fn last_metrics(&self) -> &ForwardPassMetrics {

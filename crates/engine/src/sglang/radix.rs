@@ -18,6 +18,7 @@
 //! The cache counts pages only; the token-slot pool ([`super::pool`]) owns free slots.
 
 use std::collections::BTreeSet;
+use std::num::NonZeroU32;
 
 use servesim_trace::{BlockHash, SimTime};
 
@@ -36,6 +37,8 @@ impl RadixNode {
 struct Node {
     /// Pages on the edge from the parent.
     key: Vec<BlockHash>,
+    /// Pages before the edge: the position of `key[0]` in every sequence through it.
+    depth: u32,
     parent: u32,
     children: u32,
     lock_ref: u32,
@@ -79,9 +82,9 @@ impl RadixCache {
         }
     }
 
-    /// Starts or stops recording [`KvEvent`]s.
-    pub fn record_events(&mut self, on: bool) {
-        self.events.record(on);
+    /// Starts recording [`KvEvent`]s of every `stride`-th page, or stops with `None`.
+    pub fn record_events(&mut self, stride: Option<NonZeroU32>) {
+        self.events.record(stride);
     }
 
     /// Moves the recorded events to `out`, stamped with `at`.
@@ -166,11 +169,7 @@ impl RadixCache {
             node = self.split(child, common);
         }
         if matched < key.len() {
-            node = self.add_leaf(
-                node,
-                &key[matched..],
-                matched.checked_sub(1).map(|i| key[i]),
-            );
+            node = self.add_leaf(node, key, matched);
         }
         self.touch(node);
         (RadixNode(node), matched)
@@ -197,20 +196,22 @@ impl RadixCache {
     fn split(&mut self, child: u32, at: usize) -> u32 {
         let tail = self.nodes[child as usize].key.split_off(at);
         let head = std::mem::replace(&mut self.nodes[child as usize].key, tail);
-        let (parent, lock_ref, access) = {
+        let (parent, depth, lock_ref, access) = {
             let c = self.node(child);
-            (c.parent, c.lock_ref, c.access)
+            (c.parent, c.depth, c.lock_ref, c.access)
         };
         let first = head[0];
         let second = self.node(child).key[0];
         let id = self.alloc_node(Node {
             key: head,
+            depth,
             parent,
             children: 1,
             lock_ref,
             access,
         });
         self.nodes[child as usize].parent = id;
+        self.nodes[child as usize].depth = depth + at as u32;
         self.by_first_page.insert(first, id);
         self.by_first_page.insert(second, child);
         id
@@ -229,15 +230,17 @@ impl RadixCache {
         }
     }
 
-    /// Adds an unlocked leaf under `parent` holding `pages`; `before` is the page preceding
-    /// them (the parent of the first `Stored` event).
-    fn add_leaf(&mut self, parent: u32, pages: &[BlockHash], before: Option<BlockHash>) -> u32 {
+    /// Adds an unlocked leaf under `parent` (which ends after `from` pages of `key`) holding
+    /// the pages `key[from..]`.
+    fn add_leaf(&mut self, parent: u32, key: &[BlockHash], from: usize) -> u32 {
+        let pages = &key[from..];
         if self.is_lru_leaf(parent) {
             self.lru.remove(&(self.node(parent).access, parent));
         }
         self.nodes[parent as usize].children += 1;
         let id = self.alloc_node(Node {
             key: pages.to_vec(),
+            depth: from as u32,
             parent,
             children: 0,
             lock_ref: 0,
@@ -246,13 +249,9 @@ impl RadixCache {
         self.by_first_page.insert(pages[0], id);
         self.lru.insert((self.clock, id));
         self.evictable += pages.len() as u64;
-        let parents = std::iter::once(before).chain(pages.iter().copied().map(Some));
-        self.events.extend(
-            pages
-                .iter()
-                .zip(parents)
-                .map(|(&hash, parent)| KvEvent::Stored { hash, parent }),
-        );
+        for position in from..key.len() {
+            self.events.stored(key, position);
+        }
         id
     }
 
@@ -309,8 +308,9 @@ impl RadixCache {
         let pages = node.key.len() as u64;
         self.by_first_page.remove(&node.key[0]);
         self.evictable -= pages;
-        self.events
-            .extend(node.key.iter().rev().map(|&hash| KvEvent::Removed { hash }));
+        for (offset, &hash) in node.key.iter().enumerate().rev() {
+            self.events.removed(hash, node.depth as usize + offset);
+        }
         let parent = node.parent;
         self.nodes[parent as usize].children -= 1;
         if self.is_lru_leaf(parent) {
@@ -344,6 +344,13 @@ impl RadixCache {
                 evictable += n.key.len() as u64;
             } else {
                 protected += n.key.len() as u64;
+            }
+            let parent = self.node(n.parent);
+            if n.depth != parent.depth + parent.key.len() as u32 {
+                return Err(format!(
+                    "node {id}: depth {} does not follow its parent",
+                    n.depth
+                ));
             }
             children[n.parent as usize] += 1;
             child_locks[n.parent as usize] += n.lock_ref;
@@ -401,7 +408,7 @@ mod tests {
     #[test]
     fn match_is_page_granular_and_splits_edges() {
         let mut cache = RadixCache::new();
-        cache.record_events(true);
+        cache.record_events(NonZeroU32::new(1));
         let (a, present) = cache.insert(&pages(&[1, 2, 3, 4]));
         assert_eq!(present, 0);
         assert_eq!(cache.pages(), 4);
@@ -435,9 +442,43 @@ mod tests {
     }
 
     #[test]
+    fn strided_events_follow_page_positions_across_splits() {
+        let mut cache = RadixCache::new();
+        cache.record_events(NonZeroU32::new(2));
+        cache.insert(&pages(&[1, 2, 3, 4, 5]));
+        // A sibling after a split at depth 3: its pages sit at positions 3 and 4.
+        cache.insert(&pages(&[1, 2, 3, 6, 7]));
+        cache.check_invariants().unwrap();
+        let mut events = Vec::new();
+        cache.drain_events(SimTime::ZERO, &mut events);
+        let stored = |hash, parent: Option<u64>| KvEvent::Stored {
+            hash: BlockHash(hash),
+            parent: parent.map(BlockHash),
+        };
+        let events: Vec<KvEvent> = events.into_iter().map(|(_, e)| e).collect();
+        assert_eq!(
+            events,
+            vec![stored(2, None), stored(4, Some(2)), stored(6, Some(2))]
+        );
+        // Evicting everything reports the even positions only, deepest first per leaf.
+        cache.evict(100);
+        let mut removed = Vec::new();
+        cache.drain_events(SimTime::ZERO, &mut removed);
+        let mut hashes: Vec<u64> = removed
+            .iter()
+            .filter_map(|(_, e)| match e {
+                KvEvent::Removed { hash } => Some(hash.0),
+                KvEvent::Stored { .. } => None,
+            })
+            .collect();
+        hashes.sort_unstable();
+        assert_eq!(hashes, vec![2, 4, 6]);
+    }
+
+    #[test]
     fn locks_protect_paths_and_eviction_takes_least_recent_leaves() {
         let mut cache = RadixCache::new();
-        cache.record_events(true);
+        cache.record_events(NonZeroU32::new(1));
         let (a, _) = cache.insert(&pages(&[1, 2, 3]));
         let (b, _) = cache.insert(&pages(&[1, 2, 4, 5]));
         let (c, _) = cache.insert(&pages(&[6]));

@@ -30,6 +30,7 @@ mod decode_set;
 mod seq;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::num::NonZeroU32;
 
 use servesim_perf::{DecodeShape, PassShape, PrefillChunk};
 use servesim_trace::{BlockHash, SimTime, content_id};
@@ -137,9 +138,9 @@ impl VllmScheduler {
         &self.config
     }
 
-    /// Starts or stops recording KV events.
-    pub fn record_kv_events(&mut self, on: bool) {
-        self.kv.record_events(on);
+    /// Starts recording the KV events of every `stride`-th block, or stops with `None`.
+    pub fn record_kv_events(&mut self, stride: Option<NonZeroU32>) {
+        self.kv.record_events(stride);
     }
 
     /// Block counts of the KV cache.
@@ -519,13 +520,9 @@ impl VllmScheduler {
                 self.kv.release_anonymous(u64::from(seq.anonymous));
                 seq.anonymous = 0;
             }
-            let parent = seq
-                .registered
-                .checked_sub(1)
-                .map(|i| seq.hashes[i as usize]);
             let _ = self
                 .kv
-                .acquire(parent, &seq.hashes[seq.registered as usize..full]);
+                .acquire(&seq.hashes[..full], seq.registered as usize);
             seq.registered = full as u32;
             if partial == 1 && seq.anonymous == 0 {
                 let _ = self.kv.acquire_anonymous(1);
@@ -567,9 +564,8 @@ impl VllmScheduler {
         ensure_hashed(seq, kv_len);
         let full = ((seq.kv_len / block) as usize).min(seq.hashes.len());
         while (seq.registered as usize) < full && seq.anonymous > 0 {
-            let i = seq.registered as usize;
-            let parent = i.checked_sub(1).map(|p| seq.hashes[p]);
-            self.kv.register_anonymous(seq.hashes[i], parent);
+            self.kv
+                .register_anonymous(&seq.hashes, seq.registered as usize);
             seq.anonymous -= 1;
             seq.registered += 1;
         }

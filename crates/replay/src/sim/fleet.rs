@@ -56,7 +56,7 @@ impl Sim<'_, '_> {
         let p = &mut self.pools[pool];
         let global = self.workers.len();
         let mut engine = new_engine(p.engine.for_worker(global as u64));
-        engine.record_kv_events(p.router.wants_kv_events());
+        engine.record_kv_events(p.router.kv_event_stride());
         let local = WorkerId(p.workers.len() as u32);
         let startup = p.engine.startup_time;
         let instant = initial || startup == SimTime::ZERO;

@@ -36,7 +36,7 @@ use servesim_trace::{NodeId, SimTime, Workload};
 use self::fleet::Lifecycle;
 use crate::admission::{Admission, AdmissionMode};
 use crate::collector::{Collector, RequestRecord};
-use crate::config::{ReplayConfig, RouterMode, Topology, TransferConfig};
+use crate::config::{ReplayConfig, RouterMode, Topology, TransferConfig, router_config_error};
 use crate::error::ReplayError;
 use crate::metrics::Distribution;
 use crate::planning::Planning;
@@ -148,8 +148,8 @@ fn make_router(
     config: KvRouterConfig,
     engine: &EngineConfig,
     seed: u64,
-) -> Box<dyn Router> {
-    match mode {
+) -> Result<Box<dyn Router>, ReplayError> {
+    Ok(match mode {
         RouterMode::RoundRobin => Box::new(RoundRobin::default()),
         RouterMode::KvRouter => {
             let timing = engine.timing.clone();
@@ -163,15 +163,18 @@ fn make_router(
                     decode: Default::default(),
                 })
             });
-            Box::new(KvRouter::new(
-                config,
-                engine.block_size,
-                engine.pass_token_budget(),
-                seed,
-                Some(estimator),
-            ))
+            Box::new(
+                KvRouter::new(
+                    config,
+                    engine.block_size,
+                    engine.pass_token_budget(),
+                    seed,
+                    Some(estimator),
+                )
+                .map_err(router_config_error)?,
+            )
         }
-    }
+    })
 }
 
 /// Replays `workload` through the cluster `config` describes.
@@ -257,7 +260,7 @@ pub fn replay(
                 seed,
                 ..(*engine).clone()
             },
-            router: make_router(config.router_mode, router_config.clone(), engine, seed),
+            router: make_router(config.router_mode, router_config.clone(), engine, seed)?,
             workers: Vec::new(),
             held: BTreeMap::new(),
             queue_times_ms: Vec::new(),

@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The smallest router block the automatic [`KvRouterConfig::router_block_size`] picks, in
+/// tokens: with fewer the router's index grows with every prompt token while prefix
+/// matches gain at most a few tokens of precision.
+pub const MIN_AUTO_BLOCK_TOKENS: u32 = 16;
+
 /// How queued requests are ordered when every worker is busy.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,6 +65,12 @@ pub struct KvRouterConfig {
     pub router_event_delay_ms: f64,
     /// Lifetime of assumed cache entries when `use_kv_events` is false (default 120 s).
     pub router_ttl_secs: f64,
+    /// Tokens per router block (servesim extension): the unit the router indexes, matches
+    /// prefixes in and counts load in. A multiple of the engine block size; `null` (default)
+    /// uses the engine block size, raised to the smallest multiple of it that is at least
+    /// [`MIN_AUTO_BLOCK_TOKENS`] — one-token SGLang pages would otherwise make the router
+    /// track every prompt token.
+    pub router_block_size: Option<u32>,
     /// Live-deployment key; accepted, no effect.
     pub router_event_threads: Option<u32>,
     /// Live-deployment key; accepted, no effect.
@@ -89,6 +100,7 @@ impl Default for KvRouterConfig {
             router_queue_policy: QueuePolicy::Fcfs,
             router_event_delay_ms: 0.0,
             router_ttl_secs: 120.0,
+            router_block_size: None,
             router_event_threads: None,
             router_max_tree_size: None,
             router_prune_target_ratio: None,
@@ -123,6 +135,9 @@ impl KvRouterConfig {
         if let Some(t) = self.router_queue_threshold {
             finite_non_negative("router_queue_threshold", t)?;
         }
+        if self.router_block_size == Some(0) {
+            return Err("field `router_block_size`: must be ≥ 1".to_owned());
+        }
         if self.router_prefill_load_model == PrefillLoadModel::Aic {
             if !self.router_track_prefill_tokens {
                 return Err("field `router_prefill_load_model`: `aic` requires `router_track_prefill_tokens: true`".to_owned());
@@ -135,6 +150,32 @@ impl KvRouterConfig {
             }
         }
         Ok(())
+    }
+
+    /// Engine blocks per router block for engines with `engine_block_size`-token blocks:
+    /// `router_block_size / engine_block_size`, or the automatic choice (see
+    /// [`router_block_size`](Self::router_block_size)); always ≥ 1.
+    ///
+    /// ```
+    /// use servesim_router::KvRouterConfig;
+    /// let auto = KvRouterConfig::default();
+    /// assert_eq!(auto.blocks_per_router_block(64), Ok(1)); // vLLM's 64-token blocks
+    /// assert_eq!(auto.blocks_per_router_block(1), Ok(16)); // SGLang's 1-token pages
+    /// let exact = KvRouterConfig { router_block_size: Some(1), ..auto };
+    /// assert_eq!(exact.blocks_per_router_block(1), Ok(1));
+    /// assert!(exact.blocks_per_router_block(16).is_err());
+    /// ```
+    pub fn blocks_per_router_block(&self, engine_block_size: u32) -> Result<u32, String> {
+        let engine = engine_block_size.max(1);
+        match self.router_block_size {
+            None => Ok(MIN_AUTO_BLOCK_TOKENS.div_ceil(engine)),
+            Some(tokens) if tokens >= engine && tokens.is_multiple_of(engine) => {
+                Ok(tokens / engine)
+            }
+            Some(tokens) => Err(format!(
+                "field `router_block_size`: {tokens} is not a multiple of the engine block size {engine}"
+            )),
+        }
     }
 
     /// The prefill-side router of a disaggregated deployment: no active-block term.

@@ -22,13 +22,14 @@ mod load;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::num::NonZeroU32;
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use servesim_engine::{KvEvent, RequestId};
 use servesim_trace::{BlockHash, SimTime};
 
-pub use config::{KvRouterConfig, PrefillLoadModel, QueuePolicy};
+pub use config::{KvRouterConfig, MIN_AUTO_BLOCK_TOKENS, PrefillLoadModel, QueuePolicy};
 
 use self::index::BlockIndex;
 use self::load::PrefillLoad;
@@ -70,7 +71,10 @@ pub struct WorkerCost {
 /// Prefix- and load-aware routing (see the module docs).
 pub struct KvRouter {
     config: KvRouterConfig,
+    /// Tokens per router block.
     block_size: u32,
+    /// Engine blocks per router block.
+    stride: u32,
     budget: u32,
     workers: BTreeSet<WorkerId>,
     loads: Vec<PrefillLoad>,
@@ -103,19 +107,24 @@ impl fmt::Debug for KvRouter {
 }
 
 impl KvRouter {
-    /// A router for workers with `block_size`-token blocks and a `max_num_batched_tokens`
-    /// budget (the queue threshold is relative to it). `seed` drives softmax sampling;
-    /// `estimator` is required by the `aic` prefill-load model.
+    /// A router for workers with `engine_block_size`-token blocks and a
+    /// `max_num_batched_tokens` budget (the queue threshold is relative to it). `seed` drives
+    /// softmax sampling; `estimator` is required by the `aic` prefill-load model.
+    ///
+    /// # Errors
+    /// The configuration's `router_block_size` is not a multiple of `engine_block_size`.
     pub fn new(
         config: KvRouterConfig,
-        block_size: u32,
+        engine_block_size: u32,
         max_num_batched_tokens: u32,
         seed: u64,
         estimator: Option<PrefillEstimator>,
-    ) -> Self {
-        KvRouter {
+    ) -> Result<Self, String> {
+        let stride = config.blocks_per_router_block(engine_block_size)?;
+        Ok(KvRouter {
             config,
-            block_size: block_size.max(1),
+            block_size: engine_block_size.max(1) * stride,
+            stride,
             budget: max_num_batched_tokens,
             workers: BTreeSet::new(),
             loads: Vec::new(),
@@ -134,7 +143,24 @@ impl KvRouter {
             active_depths: Vec::new(),
             scratch: Vec::new(),
             costs: Vec::new(),
-        }
+        })
+    }
+
+    /// Tokens per router block: the unit of overlaps and block counts.
+    pub fn block_size(&self) -> u32 {
+        self.block_size
+    }
+
+    /// The hashes of a prompt's router blocks, from those of its engine blocks: every
+    /// `stride`-th one, since a chained hash names its whole prefix.
+    fn router_hashes(&self, engine_hashes: &[BlockHash]) -> Vec<BlockHash> {
+        let stride = self.stride as usize;
+        engine_hashes
+            .iter()
+            .skip(stride - 1)
+            .step_by(stride)
+            .copied()
+            .collect()
     }
 
     /// The configuration.
@@ -196,8 +222,20 @@ impl KvRouter {
         !self.workers.is_empty() && self.workers.iter().all(|&w| self.busy(w, now))
     }
 
-    /// The cost of every active worker for a prompt of `input_tokens` with `hashes`.
+    /// The cost of every active worker for a prompt of `input_tokens` whose engine blocks
+    /// have `engine_hashes`.
     pub fn costs(
+        &mut self,
+        input_tokens: u32,
+        engine_hashes: &[BlockHash],
+        now: SimTime,
+    ) -> &[WorkerCost] {
+        let hashes = self.router_hashes(engine_hashes);
+        self.costs_for(input_tokens, &hashes, now)
+    }
+
+    /// [`costs`](Self::costs) from the prompt's router-block hashes.
+    fn costs_for(
         &mut self,
         input_tokens: u32,
         hashes: &[BlockHash],
@@ -338,21 +376,21 @@ impl KvRouter {
             let Some((_, queued)) = self.queue.pop_first() else {
                 break;
             };
-            self.costs(queued.input_tokens, &queued.hashes, now);
+            self.costs_for(queued.input_tokens, &queued.hashes, now);
             let Some(choice) = self.pick() else { break };
             self.admit(queued.id, queued.input_tokens, queued.hashes, choice, now);
             self.released.push_back((queued.id, choice.worker));
         }
     }
 
-    fn enqueue(&mut self, request: &RouteRequest<'_>, now: SimTime) {
+    fn enqueue(&mut self, request: &RouteRequest<'_>, hashes: Vec<BlockHash>, now: SimTime) {
         let block = u64::from(self.block_size);
         let key = match self.config.router_queue_policy {
             QueuePolicy::Fcfs => now.as_micros(),
             QueuePolicy::Lcfs => u64::MAX - now.as_micros(),
             QueuePolicy::Wspt => {
                 self.cache
-                    .prefix_depths(request.block_hashes, &mut self.depths, &mut self.scratch);
+                    .prefix_depths(&hashes, &mut self.depths, &mut self.scratch);
                 let best = self.depths.iter().copied().max().unwrap_or(0);
                 u64::from(request.input_tokens)
                     .saturating_sub(u64::from(best) * block)
@@ -363,7 +401,7 @@ impl KvRouter {
         let queued = Queued {
             id: request.id,
             input_tokens: request.input_tokens,
-            hashes: request.block_hashes.to_vec(),
+            hashes,
         };
         self.queue.insert((key, self.queue_seq), queued);
     }
@@ -382,24 +420,19 @@ impl Router for KvRouter {
 
     fn route(&mut self, request: &RouteRequest<'_>, now: SimTime) -> Routed {
         self.catch_up(now);
+        let hashes = self.router_hashes(request.block_hashes);
         if self.workers.is_empty() || self.all_busy(now) {
-            self.enqueue(request, now);
+            self.enqueue(request, hashes, now);
             return Routed::Queued;
         }
-        self.costs(request.input_tokens, request.block_hashes, now);
+        self.costs_for(request.input_tokens, &hashes, now);
         match self.pick() {
             Some(choice) => {
-                self.admit(
-                    request.id,
-                    request.input_tokens,
-                    request.block_hashes.to_vec(),
-                    choice,
-                    now,
-                );
+                self.admit(request.id, request.input_tokens, hashes, choice, now);
                 Routed::To(choice.worker)
             }
             None => {
-                self.enqueue(request, now);
+                self.enqueue(request, hashes, now);
                 Routed::Queued
             }
         }
@@ -447,8 +480,8 @@ impl Router for KvRouter {
         self.released.pop_front()
     }
 
-    fn wants_kv_events(&self) -> bool {
-        self.config.use_kv_events
+    fn kv_event_stride(&self) -> Option<NonZeroU32> {
+        NonZeroU32::new(self.stride).filter(|_| self.config.use_kv_events)
     }
 
     fn queued(&self) -> usize {
@@ -469,7 +502,7 @@ mod tests {
     }
 
     fn router(config: KvRouterConfig, workers: u32) -> KvRouter {
-        let mut r = KvRouter::new(config, 64, 8192, 7, None);
+        let mut r = KvRouter::new(config, 64, 8192, 7, None).unwrap();
         for w in 0..workers {
             r.add_worker(WorkerId(w), SimTime::ZERO);
         }
@@ -676,7 +709,7 @@ mod tests {
         };
         // Every prompt is expected to take 100 ms.
         let estimator: PrefillEstimator = Box::new(|_, _| SimTime::from_millis(100));
-        let mut r = KvRouter::new(config, 64, 8192, 7, Some(estimator));
+        let mut r = KvRouter::new(config, 64, 8192, 7, Some(estimator)).unwrap();
         r.add_worker(WorkerId(0), SimTime::ZERO);
         let a = [h(1)];
         assert_eq!(
@@ -692,6 +725,57 @@ mod tests {
         assert_eq!(
             r.route(&request(3, 64, &a), SimTime::from_millis(60)),
             Routed::To(WorkerId(0))
+        );
+    }
+
+    #[test]
+    fn small_engine_blocks_are_routed_in_coarser_router_blocks() {
+        // One-token pages: the router asks for every 16th page and counts 16-token blocks.
+        let mut r = KvRouter::new(KvRouterConfig::default(), 1, 8192, 7, None).unwrap();
+        assert_eq!(
+            (r.block_size(), r.kv_event_stride()),
+            (16, NonZeroU32::new(16))
+        );
+        for w in 0..2 {
+            r.add_worker(WorkerId(w), SimTime::ZERO);
+        }
+        let pages: Vec<BlockHash> = (1..=40).map(h).collect();
+        // Worker 1 reports the pages ending its first two router blocks: 32 tokens cached.
+        r.on_kv_events(WorkerId(1), &stored(&[16, 32]));
+        let costs = r.costs(40, &pages, SimTime::ZERO).to_vec();
+        assert_eq!(
+            costs
+                .iter()
+                .map(|c| (c.overlap_blocks, c.prefill_tokens, c.decode_blocks))
+                .collect::<Vec<_>>(),
+            // 40 tokens are 3 router blocks (2 full, 1 partial).
+            vec![(0, 40, 3), (2, 8, 3)]
+        );
+        assert_eq!(
+            r.route(&request(1, 40, &pages), SimTime::ZERO),
+            Routed::To(WorkerId(1))
+        );
+        // An explicit router block size of one page indexes every page.
+        let exact = KvRouterConfig {
+            router_block_size: Some(1),
+            ..KvRouterConfig::default()
+        };
+        let r = KvRouter::new(exact.clone(), 1, 8192, 7, None).unwrap();
+        assert_eq!(
+            (r.block_size(), r.kv_event_stride()),
+            (1, NonZeroU32::new(1))
+        );
+        assert!(KvRouter::new(exact, 16, 8192, 7, None).is_err());
+        // Without KV events the router asks for none.
+        let ttl = KvRouterConfig {
+            use_kv_events: false,
+            ..KvRouterConfig::default()
+        };
+        assert_eq!(
+            KvRouter::new(ttl, 1, 8192, 7, None)
+                .unwrap()
+                .kv_event_stride(),
+            None
         );
     }
 
