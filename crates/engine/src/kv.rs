@@ -16,11 +16,9 @@
 //! With events enabled, the cache records [`KvEvent`]s — blocks stored (with their parent)
 //! and removed — for a prefix-aware router.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroU32;
 
-use servesim_trace::{BlockHash, SimTime};
+use servesim_trace::{BlockHash, BlockMap, SimTime};
 
 /// A change of the set of registered blocks, as seen by a prefix-aware router.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -100,27 +98,6 @@ impl EventLog {
         }
     }
 }
-
-/// Block hashes are already uniformly mixed 64-bit values: hash them as themselves.
-#[derive(Default)]
-pub(crate) struct IdentityHasher(u64);
-
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// A map keyed by block hash.
-pub(crate) type BlockMap<V> = HashMap<BlockHash, V, BuildHasherDefault<IdentityHasher>>;
 
 const NIL: u32 = u32::MAX;
 

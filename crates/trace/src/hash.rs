@@ -13,6 +13,9 @@
 //! hashing, which makes the hash a function of the token content alone, whatever way the
 //! caller happened to split it into runs.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use serde::{Deserialize, Serialize};
 
 /// The chained hash of one full KV block: it identifies the block's tokens *and* every token
@@ -20,6 +23,36 @@ use serde::{Deserialize, Serialize};
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct BlockHash(pub u64);
+
+/// A [`Hasher`] for maps keyed by [`BlockHash`]: block hashes are uniformly mixed 64-bit
+/// values already, so they hash as themselves — no second mixing on every lookup of the hot
+/// KV-cache and router indexes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlockHashHasher(u64);
+
+impl Hasher for BlockHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A hash map keyed by [`BlockHash`], hashing keys with [`BlockHashHasher`].
+///
+/// ```
+/// use servesim_trace::{BlockHash, BlockMap};
+/// let mut holders: BlockMap<u32> = BlockMap::default();
+/// holders.insert(BlockHash(0x9e37_79b9_7f4a_7c15), 3);
+/// assert_eq!(holders.get(&BlockHash(0x9e37_79b9_7f4a_7c15)), Some(&3));
+/// ```
+pub type BlockMap<V> = HashMap<BlockHash, V, BuildHasherDefault<BlockHashHasher>>;
 
 /// The parent of the first block of every sequence.
 const ROOT: u64 = 0x243f_6a88_85a3_08d3;

@@ -34,7 +34,7 @@ mod writer;
 
 pub use error::{LineError, TraceError};
 pub use format::{LoadedTrace, ReadOptions, SkippedLines, TraceFormat, parse_trace, read_trace};
-pub use hash::{BlockHash, BlockHasher, content_id};
+pub use hash::{BlockHash, BlockHashHasher, BlockHasher, BlockMap, content_id};
 pub use stats::TraceStats;
 pub use time::SimTime;
 pub use workload::{

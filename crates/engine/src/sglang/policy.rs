@@ -7,11 +7,10 @@
 
 use std::collections::VecDeque;
 
-use servesim_trace::BlockHash;
+use servesim_trace::{BlockHash, BlockMap};
 
 use super::radix::RadixCache;
 use super::req::Req;
-use crate::kv::BlockMap;
 use crate::slots::Slots;
 
 /// Above this many waiting requests `lpm` keeps arrival order.

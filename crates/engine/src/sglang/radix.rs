@@ -20,9 +20,9 @@
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 
-use servesim_trace::{BlockHash, SimTime};
+use servesim_trace::{BlockHash, BlockMap, SimTime};
 
-use crate::kv::{BlockMap, EventLog, KvEvent};
+use crate::kv::{EventLog, KvEvent};
 
 /// A node of a [`RadixCache`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -5,28 +5,7 @@
 //! a worker's matched prefix depth is the number of leading hashes it holds. The walk costs
 //! one probe per depth and stops as soon as no worker matches.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-use servesim_trace::BlockHash;
-
-/// Block hashes are uniformly mixed already: use them as their own hash.
-#[derive(Default)]
-pub(crate) struct IdentityHasher(u64);
-
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
+use servesim_trace::{BlockHash, BlockMap};
 
 /// `(worker, count)` pairs sorted by worker; the first one is stored inline, because most
 /// blocks have a single holder and a heap allocation per block would dominate the cost.
@@ -89,7 +68,7 @@ impl Holders {
 /// Block → holders, with a per-worker count of distinct blocks held.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct BlockIndex {
-    map: HashMap<BlockHash, Holders, BuildHasherDefault<IdentityHasher>>,
+    map: BlockMap<Holders>,
     blocks_per_worker: Vec<u64>,
 }
 
