@@ -1,8 +1,10 @@
 //! `servesim trace stats|gen`.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -42,7 +44,8 @@ pub(crate) struct TraceInputArgs {
 }
 
 impl TraceInputArgs {
-    /// Reads `path`, printing a warning for skipped lines.
+    /// Reads `path`, printing a warning for skipped lines (once per file and process: a
+    /// sweep reads its trace once per run).
     pub(crate) fn load(&self, path: &Path) -> Result<LoadedTrace, CliError> {
         let options = ReadOptions {
             format: self
@@ -52,7 +55,7 @@ impl TraceInputArgs {
             skip_invalid: self.skip_invalid,
         };
         let loaded = read_trace(path, &options)?;
-        if loaded.skipped.count > 0 {
+        if loaded.skipped.count > 0 && first_warning_for(path) {
             let first = loaded
                 .skipped
                 .first
@@ -68,6 +71,14 @@ impl TraceInputArgs {
         }
         Ok(loaded)
     }
+}
+
+/// Whether this is the first skipped-lines warning about `path` in this process.
+fn first_warning_for(path: &Path) -> bool {
+    static WARNED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+    WARNED
+        .lock()
+        .map_or(true, |mut warned| warned.insert(path.to_path_buf()))
 }
 
 /// `servesim trace stats`.

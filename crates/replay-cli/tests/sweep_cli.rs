@@ -231,3 +231,24 @@ fn failed_runs_are_rows_with_their_error() {
     );
     assert!(rows[2].starts_with("1,1,1000,"), "{}", rows[2]);
 }
+
+#[test]
+fn skipped_trace_lines_are_reported_once_per_sweep() {
+    let dir = scratch_dir("sweep_skipped");
+    let fixture = read(&common::workspace_root().join(FIXTURE));
+    let head: Vec<&str> = fixture.lines().take(50).collect();
+    let trace = dir.join("trace.jsonl");
+    std::fs::write(&trace, format!("{}\nnot json\n", head.join("\n"))).unwrap();
+    let out = servesim(&[
+        "sweep",
+        trace.to_str().unwrap(),
+        "--skip-invalid",
+        "--param",
+        "num_workers=1,2,3",
+        "--out-dir",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches("skipped 1 invalid line").count(), 1, "{err}");
+}
