@@ -241,6 +241,11 @@ pub(crate) fn sections(planning: &PlanningSummary) -> Vec<Section> {
         );
     }
 
+    let mut load_charts = vec![prefill_load, decode_load, lengths];
+    if let Some(accept) = accept_length(records) {
+        load_charts.push(accept);
+    }
+
     let mut gpu_hours =
         Chart::over_time("planner-gpu-hours", "GPU-hours (cumulative)", "GPU-hours");
     gpu_hours.push(over_ticks("GPU-hours", records, |r| Some(r.gpu_hours)));
@@ -275,10 +280,26 @@ pub(crate) fn sections(planning: &PlanningSummary) -> Vec<Section> {
             vec![observed_ttft, observed_itl, estimated_ttft, estimated_itl],
         )
         .with_note("Observed: means over each tick's window. Estimated: the planner's regression at the load it saw."),
-        Section::new("Engine load", vec![prefill_load, decode_load, lengths]),
+        Section::new("Engine load", load_charts),
         Section::new("Decisions", vec![load_decisions, throughput_decisions])
             .with_note("Each marker is a decision at a tick; its colour is the reason."),
     ]
+}
+
+/// Speculative decoding's accept length per tick window — what the planner discounts ITL
+/// and decode capacity by — or `None` when no window emitted more than one token per pass.
+fn accept_length(records: &[TickRecord]) -> Option<Chart> {
+    let observed = |r: &TickRecord| r.observed.and_then(|o| o.accept_length);
+    if !records.iter().any(|r| observed(r).is_some_and(|a| a > 1.0)) {
+        return None;
+    }
+    let mut chart = Chart::over_time(
+        "planner-accept-length",
+        "Accept length (tokens per sequence per decode pass)",
+        "tokens",
+    );
+    chart.push(over_ticks("observed", records, observed));
+    Some(chart)
 }
 
 /// One line per engine of `pool` (the `i`-th ready engine at each tick) with `value` of its
@@ -384,5 +405,26 @@ mod tests {
         ];
         assert_eq!(replica_transitions(&records), 4);
         assert_eq!(replica_transitions(&records[..1]), 0);
+    }
+
+    #[test]
+    fn accept_length_is_charted_only_with_speculative_decoding() {
+        let window = |accept| {
+            Some(TrafficWindow {
+                accept_length: accept,
+                ..TrafficWindow::default()
+            })
+        };
+        let mut records = [
+            record(0.0, None, 1),
+            record(10.0, None, 1),
+            record(20.0, None, 1),
+        ];
+        records[0].observed = window(Some(1.0));
+        records[1].observed = window(None);
+        assert!(accept_length(&records).is_none());
+        records[2].observed = window(Some(2.4));
+        let chart = accept_length(&records).unwrap();
+        assert_eq!(chart.series[0].y, vec![Some(1.0), None, Some(2.4)]);
     }
 }
