@@ -30,7 +30,7 @@ fn request(id: u64, isl: u32, osl: u32) -> EngineRequest {
 /// An engine with `batch` sequences decoding (prompts prefilled), and the time it is at.
 fn decoding_engine(batch: u32) -> (VllmScheduler, SimTime) {
     let args = EngineArgs {
-        num_gpu_blocks: 200_000,
+        num_gpu_blocks: Some(200_000),
         max_num_batched_tokens: Some(1 << 20),
         max_num_seqs: Some(batch),
         ..EngineArgs::default()
@@ -46,7 +46,7 @@ fn sglang_decoding_engine(batch: u32, nextn: Option<u32>) -> (SglangScheduler, S
     let args = EngineArgs {
         engine_type: EngineType::Sglang,
         block_size: 64,
-        num_gpu_blocks: 200_000,
+        num_gpu_blocks: Some(200_000),
         aic_nextn: nextn,
         sglang: Some(SglangArgs {
             max_prefill_tokens: 1 << 20,
@@ -140,7 +140,7 @@ fn bench_decode(c: &mut Criterion) {
 
 fn bench_admission(c: &mut Criterion) {
     let args = EngineArgs {
-        num_gpu_blocks: 1 << 20,
+        num_gpu_blocks: Some(1 << 20),
         ..EngineArgs::default()
     };
     let config = args.resolve().expect("valid bench config");

@@ -69,17 +69,19 @@ pub enum PerfModelKind {
 /// Keys that only matter to a live deployment (`bootstrap_port`, ZMQ ports, …) are accepted
 /// and ignored so that reference configurations load unchanged; unknown keys are an error.
 ///
-/// In JSON an absent `num_gpu_blocks` is [`EngineArgs::DERIVE_GPU_BLOCKS`]: derived from the
-/// model and GPU (`aic_model_path`, `aic_system`) under the per-GPU timing models, 16384
-/// otherwise. [`EngineArgs::default`] holds 16384 itself.
+/// Absent keys take [`EngineArgs::default`]'s values, the reference's defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default = "EngineArgs::json_defaults", deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineArgs {
     /// `vllm` (default) or `sglang`.
     pub engine_type: EngineType,
-    /// KV capacity in blocks (default 16384, or derived from model and GPU; see
-    /// [`EngineArgs::DERIVE_GPU_BLOCKS`]).
-    pub num_gpu_blocks: u64,
+    /// KV capacity in blocks. `None` (absent or `null`, the default) derives it: under a
+    /// per-GPU timing model (`analytical`, `aic-db`) from the GPU memory of `aic_system`
+    /// (× vLLM's default `gpu_memory_utilization` 0.9), less the weights of `aic_model_path`
+    /// per GPU and fixed reserves, over the KV bytes per token per GPU and the block size;
+    /// otherwise the reference's 16384 blocks for vLLM, and for SGLang the same 1,048,576
+    /// tokens in pages of any size.
+    pub num_gpu_blocks: Option<u64>,
     /// Tokens per KV block; 0 means the engine's default (64 for vLLM).
     pub block_size: u32,
     /// Most sequences running at once (default 256; `null` = limited only by the token budget).
@@ -166,7 +168,7 @@ impl Default for EngineArgs {
     fn default() -> Self {
         EngineArgs {
             engine_type: EngineType::Vllm,
-            num_gpu_blocks: 16_384,
+            num_gpu_blocks: None,
             block_size: 0,
             max_num_seqs: Some(256),
             max_num_batched_tokens: Some(8192),
@@ -323,27 +325,12 @@ fn config_error(key: &'static str, message: impl Into<String>) -> EngineError {
 }
 
 impl EngineArgs {
-    /// `num_gpu_blocks` value meaning "derive the KV capacity": from the GPU memory of
-    /// `aic_system` (× vLLM's default `gpu_memory_utilization` 0.9), less the weights of
-    /// `aic_model_path` per GPU and fixed reserves, over the KV bytes per token per GPU and
-    /// the block size — when a per-GPU timing model is configured; 16384 blocks otherwise.
-    /// It is what an absent `num_gpu_blocks` key means in JSON.
-    pub const DERIVE_GPU_BLOCKS: u64 = u64::MAX;
-
-    /// Defaults of absent JSON keys: [`EngineArgs::default`] with `num_gpu_blocks` derived.
-    fn json_defaults() -> Self {
-        EngineArgs {
-            num_gpu_blocks: Self::DERIVE_GPU_BLOCKS,
-            ..EngineArgs::default()
-        }
-    }
-
     /// Parses engine arguments from a JSON object; unknown keys are an error naming the key.
     ///
     /// ```
     /// use servesim_engine::EngineArgs;
     /// let args = EngineArgs::from_json(r#"{"num_gpu_blocks": 4096, "block_size": 32}"#)?;
-    /// assert_eq!(args.num_gpu_blocks, 4096);
+    /// assert_eq!(args.num_gpu_blocks, Some(4096));
     /// assert!(EngineArgs::from_json(r#"{"num_gpu_block": 1}"#).is_err());
     /// # Ok::<(), servesim_engine::EngineError>(())
     /// ```
@@ -506,15 +493,15 @@ impl EngineArgs {
         ))
     }
 
-    /// The KV capacity in blocks: `num_gpu_blocks` if given, else derived from model and GPU
-    /// under the analytical model (see [`EngineArgs::DERIVE_GPU_BLOCKS`]), else 16384.
+    /// The KV capacity in blocks: `num_gpu_blocks` if given, else derived (see
+    /// [`EngineArgs::num_gpu_blocks`]).
     fn effective_gpu_blocks(
         &self,
         deployment: Option<&Deployment>,
         block_size: u32,
     ) -> Result<u64, EngineError> {
-        if self.num_gpu_blocks != Self::DERIVE_GPU_BLOCKS {
-            return Ok(self.num_gpu_blocks);
+        if let Some(blocks) = self.num_gpu_blocks {
+            return Ok(blocks);
         }
         let per_gpu_model = matches!(
             self.perf_model_kind(),
@@ -548,7 +535,7 @@ impl EngineArgs {
                 format!("only 1 is supported, got {}", self.dp_size),
             ));
         }
-        if self.num_gpu_blocks == 0 {
+        if self.num_gpu_blocks == Some(0) {
             return Err(config_error("num_gpu_blocks", "must be ≥ 1"));
         }
         let block_size = self.effective_block_size()?;
@@ -791,7 +778,8 @@ mod tests {
         // The polynomial default keeps 16384 blocks from JSON and from Default.
         let config = EngineArgs::from_json("{}").unwrap().resolve().unwrap();
         assert_eq!(config.num_gpu_blocks, 16_384);
-        assert_eq!(EngineArgs::default().num_gpu_blocks, 16_384);
+        let config = EngineArgs::default().resolve().unwrap();
+        assert_eq!(config.num_gpu_blocks, 16_384);
         let json = r#"{"aic_model_path": "llama-3.1-8b", "perf_model": "polynomial"}"#;
         let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
         assert_eq!(config.num_gpu_blocks, 16_384);

@@ -87,7 +87,7 @@ fn vllm_case() -> impl Strategy<Value = VllmCase> {
 fn build_vllm(case: &VllmCase) -> VllmScheduler {
     let args = EngineArgs {
         block_size: case.block,
-        num_gpu_blocks: case.blocks,
+        num_gpu_blocks: Some(case.blocks),
         max_num_batched_tokens: Some(case.budget),
         max_num_seqs: Some(case.max_seqs),
         preemption_mode: if case.lifo {
@@ -162,7 +162,7 @@ fn sglang_case() -> impl Strategy<Value = SglangCase> {
 fn build_sglang(case: &SglangCase) -> SglangScheduler {
     let args = EngineArgs {
         engine_type: EngineType::Sglang,
-        num_gpu_blocks: case.capacity_tokens / u64::from(case.page),
+        num_gpu_blocks: Some(case.capacity_tokens / u64::from(case.page)),
         worker_type: case.worker,
         aic_nextn: case.nextn,
         sglang: Some(SglangArgs {
