@@ -203,9 +203,9 @@ fn arrivals<E: Scheduler + Clone>(
         .collect()
 }
 
-/// Every accepted request ends exactly once (with one first token unless on a prefill
-/// worker), the bookkeeping holds after every call, time never goes back, and nothing is
-/// held at the end.
+/// Every accepted request ends exactly once (with one first token, and a later second
+/// token if it asks for two or more, unless on a prefill worker), the bookkeeping holds
+/// after every call, time never goes back, and nothing is held at the end.
 fn conserves<E: Scheduler + Clone>(
     mut engine: E,
     requests: &Requests,
@@ -215,6 +215,10 @@ fn conserves<E: Scheduler + Clone>(
     let block = engine.config().block_size;
     let arrivals = arrivals(requests, block, &engine);
     let n = arrivals.len();
+    let multi_token: usize = arrivals
+        .iter()
+        .filter(|(_, r)| r.output_tokens >= 2)
+        .count();
     let outputs: u64 = arrivals
         .iter()
         .map(|(_, r)| u64::from(r.output_tokens))
@@ -233,6 +237,7 @@ fn conserves<E: Scheduler + Clone>(
     prop_assert!(violations.is_empty(), "{:?}", violations);
     let mut completed = BTreeMap::new();
     let mut first = BTreeMap::new();
+    let mut second = BTreeMap::new();
     for s in &trace.signals {
         match s.kind {
             SignalKind::Completed { .. } | SignalKind::PrefillDone { .. } => {
@@ -241,6 +246,16 @@ fn conserves<E: Scheduler + Clone>(
             SignalKind::FirstToken => {
                 prop_assert!(first.insert(s.request, s.at).is_none(), "two first tokens");
             }
+            SignalKind::SecondToken => {
+                prop_assert!(
+                    first.get(&s.request).is_some_and(|&at| at <= s.at),
+                    "second token before the first"
+                );
+                prop_assert!(
+                    second.insert(s.request, s.at).is_none(),
+                    "two second tokens"
+                );
+            }
             _ => {}
         }
     }
@@ -248,6 +263,12 @@ fn conserves<E: Scheduler + Clone>(
     prop_assert!(completed.values().all(|&c| c == 1));
     let expected_first = if worker == WorkerType::Prefill { 0 } else { n };
     prop_assert_eq!(first.len(), expected_first);
+    let expected_second = if worker == WorkerType::Prefill {
+        0
+    } else {
+        multi_token
+    };
+    prop_assert_eq!(second.len(), expected_second);
     // Every output token is emitted once, in at most as many bursts.
     let expected_tokens = if worker == WorkerType::Prefill {
         0

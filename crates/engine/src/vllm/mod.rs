@@ -729,6 +729,15 @@ impl VllmScheduler {
             );
             if let Some(gap) = resumed_gap {
                 out.push_gaps(gap, 1);
+                // Preempted between its first and second token: the recompute pass emits
+                // the second.
+                if generated == 2 {
+                    out.signals.push(Signal {
+                        request: id,
+                        at: end,
+                        kind: SignalKind::SecondToken,
+                    });
+                }
             } else {
                 out.signals.push(Signal {
                     request: id,
