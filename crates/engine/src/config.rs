@@ -661,6 +661,16 @@ impl EngineArgs {
 mod tests {
     use super::*;
 
+    /// Each JSON text fails to parse or resolve with an error starting with its message.
+    fn assert_rejected(cases: &[(&str, &str)]) {
+        for (json, expected) in cases {
+            let err = EngineArgs::from_json(json)
+                .and_then(|a| a.resolve())
+                .unwrap_err();
+            assert!(err.to_string().starts_with(expected), "{json}: {err}");
+        }
+    }
+
     #[test]
     fn defaults_match_the_reference() {
         let config = EngineArgs::default().resolve().unwrap();
@@ -750,12 +760,7 @@ mod tests {
                 "field `router_queue_policy`: must be fcfs",
             ),
         ];
-        for (json, expected) in cases {
-            let err = EngineArgs::from_json(json)
-                .and_then(|a| a.resolve())
-                .unwrap_err();
-            assert!(err.to_string().starts_with(expected), "{json}: {err}");
-        }
+        assert_rejected(&cases);
     }
 
     #[test]
@@ -829,12 +834,7 @@ mod tests {
                 "field `num_gpu_blocks`: llama-3.1-405b on h100_sxm (vllm, tp 1) does not fit",
             ),
         ];
-        for (json, expected) in cases {
-            let err = EngineArgs::from_json(json)
-                .and_then(|a| a.resolve())
-                .unwrap_err();
-            assert!(err.to_string().starts_with(expected), "{json}: {err}");
-        }
+        assert_rejected(&cases);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! two-layer toy model on `h200_sxm` with vLLM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 
+use super::AicDbModel;
 use super::gemm::GemmTable;
 use super::interp::NoAnchor;
 use super::layout::Source;
@@ -249,6 +251,15 @@ pub(super) fn mem(bytes: f64) -> f64 {
     GpuSystem::by_name("h200_sxm").unwrap().mem_op_ms(bytes)
 }
 
+/// Milliseconds per op name of a prefill pass (entries of one name summed).
+fn prefill_ops(model: &AicDbModel, chunks: &[PrefillChunk]) -> HashMap<&'static str, f64> {
+    let mut ops = HashMap::new();
+    for (name, ms) in model.breakdown(&Work::prefill(chunks)) {
+        *ops.entry(name).or_insert(0.0) += ms;
+    }
+    ops
+}
+
 #[test]
 fn prefill_and_decode_compose_the_measured_ops() {
     let root = systems("compose");
@@ -259,10 +270,7 @@ fn prefill_and_decode_compose_the_measured_ops() {
         new_tokens: 1000,
         context_tokens: 0,
     }];
-    let ops: std::collections::HashMap<&str, f64> = model
-        .breakdown(&Work::prefill(&chunks))
-        .into_iter()
-        .collect();
+    let ops = prefill_ops(&model, &chunks);
     // GEMMs: m = 1000 lies between the measured 512 and 1024, linear → exact.
     close(ops["qkv_gemm"], 2.0 * gemm_lat(s, 512.0, 256.0));
     close(ops["gate_ffn1_gemm"], 2.0 * gemm_lat(s, 1024.0, 256.0));
@@ -279,21 +287,11 @@ fn prefill_and_decode_compose_the_measured_ops() {
         new_tokens: 500,
         context_tokens: 500,
     }];
-    let attn: f64 = model
-        .breakdown(&Work::prefill(&with_prefix))
-        .iter()
-        .filter(|(n, _)| *n == "attention")
-        .map(|(_, v)| v)
-        .sum();
+    let attn = prefill_ops(&model, &with_prefix)["attention"];
     close(attn, 2.0 * (ctx_lat(1.0, s) * 0.75 + extras));
     // Two equal chunks are one table read at batch 2.
     let two = [chunks[0], chunks[0]];
-    let attn: f64 = model
-        .breakdown(&Work::prefill(&two))
-        .iter()
-        .filter(|(n, _)| *n == "attention")
-        .map(|(_, v)| v)
-        .sum();
+    let attn = prefill_ops(&model, &two)["attention"];
     close(attn, 2.0 * (ctx_lat(2.0, s) + extras));
     // Decode of 8 sequences with 999 tokens of context each: keys = 1000, averaged over
     // 900…1100 (linear, so exactly 1000).
@@ -323,10 +321,7 @@ fn tensor_parallel_adds_the_measured_all_reduce() {
         new_tokens: 1000,
         context_tokens: 0,
     }];
-    let ops: std::collections::HashMap<&str, f64> = model
-        .breakdown(&Work::prefill(&chunks))
-        .into_iter()
-        .collect();
+    let ops = prefill_ops(&model, &chunks);
     // 1000 × 256 elements between the measured 2¹⁶ and 2¹⁸ (the eager rows are skipped);
     // served from the older version 0.19.0 (backward fill).
     close(ops["ar_1"], 2.0 * ar_lat(256_000.0));
