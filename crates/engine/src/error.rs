@@ -23,3 +23,13 @@ pub enum EngineError {
         message: String,
     },
 }
+
+impl EngineError {
+    /// A [`EngineError::Config`] for `key`.
+    pub(crate) fn config(key: &'static str, message: impl Into<String>) -> EngineError {
+        EngineError::Config {
+            key,
+            message: message.into(),
+        }
+    }
+}

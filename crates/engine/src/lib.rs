@@ -19,7 +19,7 @@
 //!   for both schedulers.
 //!
 //! ```
-//! use servesim_engine::{EngineArgs, EngineRequest, PassOutput, RequestId, VllmScheduler};
+//! use servesim_engine::{EngineArgs, EngineRequest, PassOutput, RequestId, Scheduler, VllmScheduler};
 //! use servesim_trace::{parse_trace, NodeId, ReadOptions, SimTime};
 //!
 //! let text = r#"{"timestamp": 0, "input_length": 2048, "output_length": 3, "hash_ids": [1, 2, 3, 4]}"#;
@@ -34,6 +34,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod build;
+mod chain;
 mod config;
 mod error;
 mod fpm;
@@ -47,16 +49,18 @@ mod spec;
 mod timing;
 mod vllm;
 
-pub use config::{EngineArgs, EngineConfig, EngineType, PerfModelKind, PreemptionMode, WorkerType};
+pub use build::new_engine;
+pub use config::{
+    EngineArgs, EngineConfig, EngineType, PerfModelKind, PreemptionMode, SchedulePolicy,
+    SglangArgs, SglangConfig, WorkerType,
+};
 pub use error::EngineError;
 pub use fpm::{ForwardPassMetrics, Moments};
 pub use kv::{AcquireCost, KvCache, KvEvent, KvUsage, OutOfBlocks, Residency};
 pub use output::{PassOutput, Signal, SignalKind, TokenRun, TokenTally};
 pub use request::{EngineRequest, RequestId};
-pub use scheduler::{Scheduler, new_engine};
-pub use sglang::{
-    RadixCache, RadixNode, SchedulePolicy, SglangArgs, SglangConfig, SglangScheduler,
-};
+pub use scheduler::Scheduler;
+pub use sglang::{RadixCache, RadixNode, SglangScheduler};
 pub use spec::{AcceptRates, DEFAULT_ACCEPT_RATES, MAX_NEXTN, SpecConfig};
 pub use timing::PassTiming;
 pub use vllm::VllmScheduler;

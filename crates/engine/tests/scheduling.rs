@@ -5,7 +5,7 @@
 mod common;
 
 use common::{alone, engine, request, request_with_block, signal_times, simulate, us};
-use servesim_engine::{PassOutput, SignalKind};
+use servesim_engine::{PassOutput, Scheduler, SignalKind};
 use servesim_perf::PolynomialModel;
 use servesim_trace::SimTime;
 

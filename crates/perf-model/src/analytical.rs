@@ -10,10 +10,10 @@
 //! AIConfigurator's measured kernel tables ([`crate::calibration`]; the procedure is in
 //! `docs/perf-model.md`).
 
-use crate::PrefillChunk;
 use crate::arch::DType;
 use crate::calibration::{Calibration, Roofline};
 use crate::ops::{AttnShape, MlaShape, MoeShape};
+use crate::pass::PrefillChunk;
 use crate::step::{OpCoster, mla_projections_ms};
 use crate::system::GpuSystem;
 

@@ -34,8 +34,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::PerfError;
+use crate::model::PerfModel;
+use crate::pass::{DecodeShape, PrefillChunk};
 use crate::polynomial::{DECODE_FLOOR_MS, reference_prefill_tokens};
-use crate::{DecodeShape, PerfModel, PrefillChunk};
 
 /// A profile table as written in JSON.
 #[derive(Clone, Debug, PartialEq, Deserialize)]

@@ -39,15 +39,15 @@ mod error;
 mod graph;
 mod hf_config;
 mod interpolated;
+mod model;
 mod models;
 pub mod ops;
 mod parallel;
+mod pass;
 mod polynomial;
 mod step;
 mod system;
 mod work;
-
-use std::fmt;
 
 #[cfg(feature = "aic-db")]
 pub use aic::{AicDbCoster, AicDbModel, SYSTEMS_ENV};
@@ -57,113 +57,12 @@ pub use calibration::{Calibration, Roofline};
 pub use deployment::{DEFAULT_MEMORY_FRACTION, Deployment};
 pub use error::PerfError;
 pub use interpolated::{InterpolatedModel, ProfileTable};
+pub use model::{MixedCost, PerfModel};
 pub use models::builtin_model_names;
 pub use ops::{ForwardGraph, Phases, Stream};
 pub use parallel::Parallelism;
+pub use pass::{DecodeShape, PassShape, PrefillChunk};
 pub use polynomial::PolynomialModel;
 pub use step::{OpCoster, StepModel};
 pub use system::{Backend, GpuSystem, RUNTIME_RESERVE_BYTES, SYSTEMS, system_names};
 pub use work::{PassKind, Work};
-
-/// One request's share of the prefill work in a pass.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct PrefillChunk {
-    /// Prompt tokens computed in this pass.
-    pub new_tokens: u32,
-    /// Tokens of the same request already in KV before this pass (cached prefix or earlier
-    /// chunks): they cost attention, not projection.
-    pub context_tokens: u32,
-}
-
-/// The decode work of a pass: every sequence advances by `tokens_per_sequence` tokens.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct DecodeShape {
-    /// Sequences decoding in this pass.
-    pub sequences: u32,
-    /// Sum over those sequences of the tokens already in KV (their context).
-    pub context_tokens: u64,
-    /// KV tokens in use on the worker (allocated blocks × block size).
-    pub kv_tokens_in_use: u64,
-    /// KV capacity of the worker in tokens.
-    pub kv_capacity_tokens: u64,
-    /// Tokens scored per sequence (1, or `nextn + 1` with speculative decoding).
-    pub tokens_per_sequence: u32,
-}
-
-impl DecodeShape {
-    /// Mean context per sequence (0 for an empty batch).
-    pub fn mean_context(&self) -> f64 {
-        if self.sequences == 0 {
-            0.0
-        } else {
-            self.context_tokens as f64 / f64::from(self.sequences)
-        }
-    }
-
-    /// Share of KV capacity in use, in `[0, 1]` (1 when the capacity is unknown).
-    pub fn kv_fraction(&self) -> f64 {
-        if self.kv_capacity_tokens == 0 {
-            1.0
-        } else {
-            (self.kv_tokens_in_use as f64 / self.kv_capacity_tokens as f64).min(1.0)
-        }
-    }
-}
-
-/// Everything one forward pass computes.
-#[derive(Copy, Clone, Debug, Default)]
-pub struct PassShape<'a> {
-    /// Prefill chunks, one per request that computes prompt tokens.
-    pub prefill: &'a [PrefillChunk],
-    /// The decode batch (may be empty).
-    pub decode: DecodeShape,
-}
-
-/// A forward-pass timing model.
-///
-/// Contract: results are finite milliseconds ≥ 0; an empty prefill costs 0; an empty decode
-/// batch costs 0; the result depends only on the arguments. Implementations should be cheap
-/// (engines call them once per pass, and the decode fast path once per step).
-pub trait PerfModel: fmt::Debug + Send + Sync {
-    /// Time of a pass that computes only `chunks`.
-    fn prefill_ms(&self, chunks: &[PrefillChunk]) -> f64;
-
-    /// Time of a pass that only decodes.
-    fn decode_ms(&self, decode: &DecodeShape) -> f64;
-
-    /// Time of one pass that computes prefill chunks and decodes together, as real engines
-    /// do: by default every decoding sequence counts as one more prefill token with its
-    /// context, and the pass takes at least as long as the decode step alone.
-    fn fused_ms(&self, pass: &PassShape<'_>) -> f64 {
-        if pass.decode.sequences == 0 {
-            return self.prefill_ms(pass.prefill);
-        }
-        if pass.prefill.is_empty() {
-            return self.decode_ms(&pass.decode);
-        }
-        let decode_tokens = pass
-            .decode
-            .sequences
-            .saturating_mul(pass.decode.tokens_per_sequence.max(1));
-        let mut chunks = pass.prefill.to_vec();
-        chunks.push(PrefillChunk {
-            new_tokens: decode_tokens,
-            context_tokens: u32::try_from(pass.decode.context_tokens).unwrap_or(u32::MAX),
-        });
-        self.prefill_ms(&chunks).max(self.decode_ms(&pass.decode))
-    }
-
-    /// A short human-readable name, e.g. `polynomial`.
-    fn name(&self) -> &str;
-}
-
-/// How a pass that both prefills and decodes is costed.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MixedCost {
-    /// Prefill time plus decode time: the reference's rule (the default).
-    #[default]
-    Additive,
-    /// One fused pass ([`PerfModel::fused_ms`]), as vLLM V1 and SGLang execute mixed batches.
-    Fused,
-}

@@ -1,6 +1,7 @@
 //! The reference's default timing formulas.
 
-use crate::{DecodeShape, PerfModel, PrefillChunk};
+use crate::model::PerfModel;
+use crate::pass::{DecodeShape, PrefillChunk};
 
 /// The reference's (`dynamo-mocker`) default model, for reproducing its results.
 ///
@@ -135,7 +136,7 @@ mod tests {
             tokens_per_sequence: 1,
         };
         let chunks = [chunk(1000, 0)];
-        let fused = m.fused_ms(&crate::PassShape {
+        let fused = m.fused_ms(&crate::pass::PassShape {
             prefill: &chunks,
             decode,
         });

@@ -16,9 +16,11 @@
 //! non-attention part from a table by token count built at construction, so a call costs
 //! one table read and one attention evaluation per attention op.
 
+use crate::arch::DType;
+use crate::model::PerfModel;
 use crate::ops::{AttnShape, ForwardGraph, MlaShape, MoeShape, Op, OpKind, Phases, Stream};
+use crate::pass::{DecodeShape, PassShape, PrefillChunk};
 use crate::work::{PassKind, Work};
-use crate::{DType, DecodeShape, PassShape, PerfModel, PrefillChunk};
 
 /// Prices single ops. All times are milliseconds for one execution (one layer).
 pub trait OpCoster: std::fmt::Debug + Send + Sync {

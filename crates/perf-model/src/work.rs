@@ -1,6 +1,6 @@
 //! What one pass computes, in the terms ops are priced in ([`Work`]).
 
-use crate::{DecodeShape, PassShape, PrefillChunk};
+use crate::pass::{DecodeShape, PassShape, PrefillChunk};
 
 /// The kind of a pass, which decides the ops that run ([`crate::Phases`]) and whether the
 /// shared expert overlaps the routed ones ([`crate::Stream`]).

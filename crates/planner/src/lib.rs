@@ -4,15 +4,18 @@
 
 pub mod baseline;
 pub mod budget;
+pub mod build;
 pub mod capacity;
 pub mod config;
 mod error;
 pub mod observe;
 pub mod policy;
+mod pool;
 pub mod predictor;
 pub mod record;
 pub mod regression;
 pub mod sla;
 pub mod speculative;
 
+pub use build::build_policy;
 pub use error::PlannerError;

@@ -3,11 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::baseline::{Hpa, Kpa, Static};
-use crate::config::{PlannerConfig, PolicyKind};
 use crate::observe::{Component, EngineCaps, EngineSample, TickInput};
 use crate::record::TickRecord;
-use crate::sla::SlaPlanner;
 
 /// What a policy decided at a tick.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,14 +39,4 @@ pub trait ScalingPolicy: fmt::Debug + Send {
 pub struct Deployment {
     /// The pools it scales, with their engines' capacity and GPUs per replica.
     pub pools: BTreeMap<Component, (EngineCaps, u32)>,
-}
-
-/// Builds the policy a validated configuration asks for.
-pub fn build_policy(config: &PlannerConfig, deployment: &Deployment) -> Box<dyn ScalingPolicy> {
-    match config.scaling_policy {
-        PolicyKind::Planner => Box::new(SlaPlanner::new(config.clone(), deployment.clone())),
-        PolicyKind::Static => Box::new(Static::new(config.clone(), deployment.clone())),
-        PolicyKind::Hpa => Box::new(Hpa::new(config.clone(), deployment.clone())),
-        PolicyKind::Kpa => Box::new(Kpa::new(config.clone(), deployment.clone())),
-    }
 }

@@ -27,13 +27,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::baseline::{observed_pool, tick_record, within_budget};
 use crate::capacity::{
     agg_engine_rps, decode_engine_rps, estimate_ttft_ms, prefill_engine_rps, replicas_for,
 };
 use crate::config::{OptimizationTarget, PlannerConfig};
 use crate::observe::{Component, EngineCaps, EngineSample, PoolState, TickInput, TrafficWindow};
 use crate::policy::{Deployment, ScalingPolicy, TickOutput};
+use crate::pool::{observed_pool, tick_record, within_budget};
 use crate::predictor::{LoadPredictor, PredictorKind, PredictorSpec, build};
 use crate::record::{LoadReason, PoolRecord, Prediction, ThroughputReason};
 use crate::regression::{MovingAverage, PassModel, Retention};

@@ -7,6 +7,7 @@
 mod error;
 mod perf_cmd;
 mod run_cmd;
+mod sweep_args;
 mod sweep_cmd;
 mod sweep_params;
 mod timestamp;
@@ -38,7 +39,7 @@ enum Command {
     Perf(perf_cmd::PerfCommand),
     /// Replay a grid of configurations in parallel (`--param NAME=VALUES`) and tabulate the
     /// results as CSV, JSONL and an HTML plot; `sweep merge` joins the shards of a grid.
-    Sweep(Box<sweep_cmd::SweepArgs>),
+    Sweep(Box<sweep_args::SweepArgs>),
 }
 
 fn main() -> ExitCode {

@@ -3,10 +3,9 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::Value;
@@ -18,61 +17,8 @@ use servesim_report::{RunInfo, run_page, sweep_page};
 
 use crate::error::CliError;
 use crate::run_cmd::{RunArgs, write_output};
+use crate::sweep_args::{MergeArgs, SweepArgs, SweepCommand};
 use crate::sweep_params::{Binding, apply};
-
-/// `servesim sweep` flags: the grid, where results go, and every `servesim run` flag for the
-/// configuration the grid varies.
-#[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
-pub(crate) struct SweepArgs {
-    #[command(subcommand)]
-    command: Option<SweepCommand>,
-    /// A swept parameter (repeatable): NAME=START:STOP[:STEP] (inclusive) or NAME=V1,V2,….
-    /// NAME is a `servesim run` flag (num_workers, router_mode, trace), an engine-args key
-    /// (startup_time, max_num_seqs; prefill./decode. for one disaggregated pool), a planner
-    /// key (ttft, itl) or a KV-router key; prefix cli., engine., planner. or router. when a
-    /// name is ambiguous.
-    #[arg(long = "param", value_name = "NAME=VALUES")]
-    params: Vec<String>,
-    /// Directory for the results (sweep.csv, sweep.jsonl, sweep.html).
-    #[arg(long, default_value = "sweep", value_name = "DIR")]
-    out_dir: PathBuf,
-    /// Runs in parallel [default: one per core].
-    #[arg(long, value_name = "N")]
-    jobs: Option<usize>,
-    /// Run only the K-th of N disjoint slices of the grid (K from 0, as SLURM_ARRAY_TASK_ID
-    /// and JOB_COMPLETION_INDEX count); merge the slices with `servesim sweep merge`.
-    #[arg(long, value_name = "K/N")]
-    shard: Option<String>,
-    /// Also keep every run's JSON and HTML report under DIR/runs/.
-    #[arg(long)]
-    run_reports: bool,
-    #[command(flatten)]
-    pub(crate) run: RunArgs,
-}
-
-#[derive(Debug, Subcommand)]
-enum SweepCommand {
-    /// Merge the sweep-shard-*.jsonl files of a sharded sweep into one table (CSV, JSONL,
-    /// HTML).
-    Merge(MergeArgs),
-}
-
-#[derive(Debug, Args)]
-struct MergeArgs {
-    /// JSONL files written by `servesim sweep --shard K/N`.
-    #[arg(required = true, value_name = "FILE")]
-    files: Vec<PathBuf>,
-    /// Directory for the merged results.
-    #[arg(long, default_value = "sweep", value_name = "DIR")]
-    out_dir: PathBuf,
-    /// Write what is there even if some runs are missing.
-    #[arg(long)]
-    allow_partial: bool,
-    /// No summary on stdout.
-    #[arg(long, short)]
-    quiet: bool,
-}
 
 pub(crate) fn run(args: &SweepArgs) -> Result<(), CliError> {
     if let Some(SweepCommand::Merge(merge_args)) = &args.command {

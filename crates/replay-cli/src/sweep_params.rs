@@ -16,7 +16,7 @@ use servesim_router::KvRouterConfig;
 
 use crate::error::CliError;
 use crate::run_cmd::{RunArgs, json_flag};
-use crate::sweep_cmd::SweepArgs;
+use crate::sweep_args::SweepArgs;
 
 /// The engine-args flags a key goes to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

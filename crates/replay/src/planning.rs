@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use servesim_engine::{EngineConfig, ForwardPassMetrics, TokenTally};
 use servesim_perf::{DecodeShape, PassShape, PrefillChunk};
+use servesim_planner::build_policy;
 use servesim_planner::config::{PlannerConfig, SweepMode};
 use servesim_planner::observe::{Component, EngineCaps, EngineSample, TrafficWindow};
-use servesim_planner::policy::{Deployment, ScalingPolicy, build_policy};
+use servesim_planner::policy::{Deployment, ScalingPolicy};
 use servesim_planner::record::TickRecord;
 use servesim_trace::SimTime;
 

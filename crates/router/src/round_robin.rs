@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use servesim_trace::SimTime;
 
-use crate::{RouteRequest, Routed, Router, WorkerId};
+use crate::route::{RouteRequest, Routed, Router, WorkerId};
 
 /// Cycles over the active workers in id order, as the reference does
 /// (`next % active_worker_ids`, sorted stable ids; starting and draining workers excluded).

@@ -114,7 +114,7 @@ impl TraceStats {
 /// Prompts are walked as runs; a run is keyed by everything before it, and the table keeps
 /// the longest length seen for that (key, content), so a truncated trace block still matches
 /// the part it shares.
-fn prefix_reuse_upper_bound(workload: &Workload, arrivals: &[crate::SimTime]) -> f64 {
+fn prefix_reuse_upper_bound(workload: &Workload, arrivals: &[crate::time::SimTime]) -> f64 {
     let mut order: Vec<usize> = (0..workload.len()).collect();
     order.sort_by_key(|&i| (arrivals[i], i));
     let mut longest: HashMap<(u64, u64), u64> = HashMap::new();

@@ -26,11 +26,11 @@
 //! and reserves exactly the pages they need.
 
 mod admission;
-mod config;
 mod decode;
 mod policy;
 mod pool;
 mod radix;
+mod ratio;
 mod req;
 
 use std::collections::VecDeque;
@@ -39,19 +39,19 @@ use std::num::NonZeroU32;
 use servesim_perf::PrefillChunk;
 use servesim_trace::{BlockHash, SimTime};
 
-pub use self::config::{SchedulePolicy, SglangArgs, SglangConfig};
 pub use self::radix::{RadixCache, RadixNode};
 
-use self::admission::NewTokenRatio;
 use self::pool::TokenPool;
+use self::ratio::NewTokenRatio;
 use self::req::{Req, State};
-use crate::config::{EngineConfig, WorkerType};
+use crate::chain::chain_passes;
+use crate::config::{EngineConfig, SglangArgs, SglangConfig, WorkerType};
 use crate::error::EngineError;
 use crate::fpm::{ForwardPassMetrics, QueueSums, prefill_stats};
 use crate::kv::KvUsage;
 use crate::output::{PassOutput, Signal, SignalKind};
 use crate::request::EngineRequest;
-use crate::scheduler::{Scheduler, chain_passes};
+use crate::scheduler::Scheduler;
 use crate::slots::Slots;
 use crate::spec::Speculator;
 
@@ -221,28 +221,6 @@ impl SglangScheduler {
         done
     }
 
-    fn enqueue_request(&mut self, request: EngineRequest) -> Result<(), EngineError> {
-        request.check_shape(self.page)?;
-        let capacity = self.pool.capacity() * u64::from(self.page);
-        let tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
-        if tokens >= capacity {
-            return Err(request.unservable(format!(
-                "needs {tokens} KV tokens ({} prompt + {} output), the worker has {capacity}",
-                request.input_tokens, request.output_tokens
-            )));
-        }
-        if self.in_flight == 0 {
-            // An idle engine starts over with its most conservative reservation.
-            self.ratio.reset();
-        }
-        let req = Req::new(request);
-        self.queued_new.add(req.input_tokens());
-        let slot = self.reqs.insert(req);
-        self.waiting.push_back(slot);
-        self.in_flight += 1;
-        Ok(())
-    }
-
     /// A prefill pass over this pass's chunks; returns its end.
     fn prefill_pass(&mut self, now: SimTime, out: &mut PassOutput) -> SimTime {
         let duration = self.config.timing.pass_time(&servesim_perf::PassShape {
@@ -361,7 +339,25 @@ impl SglangScheduler {
 
 impl Scheduler for SglangScheduler {
     fn enqueue(&mut self, request: EngineRequest) -> Result<(), EngineError> {
-        self.enqueue_request(request)
+        request.check_shape(self.page)?;
+        let capacity = self.pool.capacity() * u64::from(self.page);
+        let tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
+        if tokens >= capacity {
+            return Err(request.unservable(format!(
+                "needs {tokens} KV tokens ({} prompt + {} output), the worker has {capacity}",
+                request.input_tokens, request.output_tokens
+            )));
+        }
+        if self.in_flight == 0 {
+            // An idle engine starts over with its most conservative reservation.
+            self.ratio.reset();
+        }
+        let req = Req::new(request);
+        self.queued_new.add(req.input_tokens());
+        let slot = self.reqs.insert(req);
+        self.waiting.push_back(slot);
+        self.in_flight += 1;
+        Ok(())
     }
 
     fn has_work(&self) -> bool {

@@ -2,7 +2,8 @@
 
 use servesim_trace::{BlockHash, BlockHasher, SimTime};
 
-use crate::request::{EngineRequest, RequestId};
+use crate::request::{EngineRequest, RequestId, hash_output_upto};
+use crate::slots::Slots;
 
 /// Where a sequence is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -92,4 +93,25 @@ impl Seq {
             generated: self.generated + advanced,
         }
     }
+}
+
+/// The accepted drafts of one decoding sequence in the current step.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Draft {
+    pub(crate) slot: u32,
+    /// Tokens emitted beyond the step's regular one.
+    pub(crate) extra: u32,
+    /// Blocks those tokens' KV needs beyond the regular token's.
+    pub(crate) blocks: u64,
+}
+
+/// Whether `slot` holds a decoding sequence of epoch `epoch` (heap entries are lazy).
+pub(crate) fn is_decoding(seqs: &Slots<Seq>, slot: u32, epoch: u32) -> bool {
+    seqs.try_get(slot)
+        .is_some_and(|s| s.epoch == epoch && s.phase == Phase::Decoding)
+}
+
+/// Feeds generated tokens into the sequence's hasher until it has seen `upto` tokens.
+pub(crate) fn ensure_hashed(seq: &mut Seq, upto: u32) {
+    hash_output_upto(&mut seq.hasher, seq.output_content, &mut seq.hashes, upto);
 }

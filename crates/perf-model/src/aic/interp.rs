@@ -303,6 +303,12 @@ fn survivor(lat: f64, k: u32, coords: &[f64], depth: usize, sol: Sol<'_>) -> f64
     }
 }
 
+/// A table read that load-time checks make infallible; should it fail all the same, the
+/// speed of light (the floor every measurement is raised to) stands in.
+pub(super) fn or_floor(result: Result<f64, NoAnchor>, floor: impl FnOnce() -> f64) -> f64 {
+    result.unwrap_or_else(|_| floor())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,12 +11,11 @@
 
 use super::cache::BatchMemo;
 use super::columns::Columns;
-use super::interp::{Grid, Point};
+use super::interp::{Grid, Point, or_floor};
 use super::layout::{Source, first_path};
-use super::or_floor;
-use crate::PrefillChunk;
 use crate::arch::DType;
 use crate::error::PerfError;
+use crate::pass::PrefillChunk;
 use crate::system::GpuSystem;
 
 /// Query plus value dimension per head in prefill (DeepSeek-V3: 192 + 128).

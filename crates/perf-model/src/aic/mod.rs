@@ -48,15 +48,15 @@ use self::attention::{Phase, Slice, SliceKey, SliceRequest, format_name, load_sl
 use self::cache::BatchMemo;
 use self::comm::AllReduceTable;
 use self::gemm::GemmTable;
-use self::interp::NoAnchor;
+use self::interp::or_floor;
 use self::layout::Layout;
 use self::mla::{MlaModule, ModuleKey};
 use self::moe::MoeTable;
-use crate::PrefillChunk;
 use crate::arch::{Attention, DType};
 use crate::deployment::Deployment;
 use crate::error::PerfError;
 use crate::ops::{AttnShape, MlaShape, MoeShape, OpKind};
+use crate::pass::PrefillChunk;
 use crate::step::{OpCoster, StepModel};
 use crate::system::{Backend, GpuSystem};
 
@@ -327,12 +327,6 @@ fn load_mla(
         (Err(e), Some(other)) => load(other).map_err(|_| e),
         (outcome, _) => outcome,
     }
-}
-
-/// A table read that load-time checks make infallible; should it fail all the same, the
-/// speed of light (the floor every measurement is raised to) stands in.
-fn or_floor(result: Result<f64, NoAnchor>, floor: impl FnOnce() -> f64) -> f64 {
-    result.unwrap_or_else(|_| floor())
 }
 
 impl OpCoster for AicDbCoster {

@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 use parquet::basic::Compression;
 
 use super::tests::{Col, H200_BF16, H200_BW, ar_lat, close, gemm_lat, mem, systems, text, write};
+use crate::aic::AicDbCoster;
+use crate::deployment::Deployment;
+use crate::model::PerfModel;
+use crate::pass::{DecodeShape, PrefillChunk};
 use crate::step::StepModel;
 use crate::work::Work;
-use crate::{AicDbCoster, DecodeShape, Deployment, PerfModel, PrefillChunk};
 
 const TOY_MOE: &str = r#"{"model_type": "qwen3_moe", "num_hidden_layers": 2, "hidden_size": 256,
     "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64, "intermediate_size": 512,

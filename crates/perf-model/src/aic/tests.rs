@@ -18,10 +18,13 @@ use super::gemm::GemmTable;
 use super::interp::NoAnchor;
 use super::layout::Source;
 use crate::arch::DType;
+use crate::deployment::Deployment;
+use crate::error::PerfError;
+use crate::model::PerfModel;
 use crate::ops::OpKind;
+use crate::pass::{DecodeShape, PrefillChunk};
 use crate::system::GpuSystem;
 use crate::work::Work;
-use crate::{DecodeShape, Deployment, PerfError, PerfModel, PrefillChunk};
 
 /// A column of a table to write.
 pub(super) enum Col {

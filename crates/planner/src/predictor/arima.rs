@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 
 use ndarray::{Array1, Array2, ArrayView1};
 
-use super::LoadPredictor;
 use super::intake::{Intake, clamp_forecast};
+use super::load_predictor::LoadPredictor;
 use crate::regression::ols;
 
 /// Automatic ARIMA(p, d, 0) on the last [`Arima::HISTORY_WINDOW`] observations, refitted whenever

@@ -1,7 +1,7 @@
 //! The constant predictor: tomorrow looks like today.
 
-use super::LoadPredictor;
 use super::intake::Intake;
+use super::load_predictor::LoadPredictor;
 
 /// Forecasts the last observed value (the reference's `constant` predictor).
 ///

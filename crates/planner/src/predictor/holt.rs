@@ -1,7 +1,7 @@
 //! Holt's linear method: double exponential smoothing of a level and a trend.
 
-use super::LoadPredictor;
 use super::intake::{Intake, clamp_forecast};
+use super::load_predictor::LoadPredictor;
 
 /// Smoothing factors of [`Holt`].
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,9 +1,9 @@
 //! Additive Holt–Winters: level, trend and a repeating season, for periodic (diurnal,
 //! sinusoidal) loads. servesim's stand-in for the reference's `prophet` predictor.
 
-use super::LoadPredictor;
 use super::holt::{Holt, HoltParams};
 use super::intake::{Intake, clamp_forecast};
+use super::load_predictor::LoadPredictor;
 
 /// Smoothing factors and season length of [`HoltWinters`].
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,7 +1,7 @@
 //! A Kalman filter on a local-linear-trend model (the reference's `kalman` predictor).
 
-use super::LoadPredictor;
 use super::intake::{Intake, clamp_forecast};
+use super::load_predictor::LoadPredictor;
 
 /// Noise parameters and warm-up of [`Kalman`] (the planner config's `kalman_*` keys).
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,7 +1,7 @@
 //! The log1p transform of a predictor (the planner config's `load_predictor_log1p`).
 
-use super::LoadPredictor;
 use super::intake::{clamp_forecast, sanitize};
+use super::load_predictor::LoadPredictor;
 
 /// Runs a predictor on `ln(1 + x)` and maps its forecast back with `eᶠ − 1`.
 ///

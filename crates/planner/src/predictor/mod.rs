@@ -25,6 +25,7 @@ mod holt;
 mod holt_winters;
 mod intake;
 mod kalman;
+mod load_predictor;
 mod log1p;
 mod moving_average;
 mod spec;
@@ -34,36 +35,7 @@ pub use constant::Constant;
 pub use holt::{Holt, HoltParams};
 pub use holt_winters::{HoltWinters, HoltWintersParams};
 pub use kalman::{Kalman, KalmanParams};
+pub use load_predictor::LoadPredictor;
 pub use log1p::Log1p;
 pub use moving_average::MovingAverage;
 pub use spec::{PredictorKind, PredictorSpec, UnknownPredictor, build};
-
-/// A one-step-ahead forecaster of a per-window load series.
-///
-/// The planner calls [`observe`](LoadPredictor::observe) once per window with that
-/// window's value, then [`predict`](LoadPredictor::predict) for the next window.
-pub trait LoadPredictor: std::fmt::Debug + Send {
-    /// Records the value of the window that just ended (NaN, infinite or negative: 0).
-    fn observe(&mut self, value: f64);
-
-    /// The forecast for the next window: finite, ≥ 0, and 0 before any traffic. Takes
-    /// `&mut self` so that a predictor can refit lazily and cache the result.
-    fn predict(&mut self) -> f64;
-
-    /// The predictor's config name (`constant`, `arima`, …).
-    fn name(&self) -> &'static str;
-}
-
-impl<P: LoadPredictor + ?Sized> LoadPredictor for Box<P> {
-    fn observe(&mut self, value: f64) {
-        (**self).observe(value);
-    }
-
-    fn predict(&mut self) -> f64 {
-        (**self).predict()
-    }
-
-    fn name(&self) -> &'static str {
-        (**self).name()
-    }
-}

@@ -2,8 +2,8 @@
 
 use std::collections::VecDeque;
 
-use super::LoadPredictor;
 use super::intake::Intake;
+use super::load_predictor::LoadPredictor;
 
 /// Mean of the last `window` observed values, skipping the leading zeros of the series.
 ///

@@ -5,10 +5,14 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{
-    Arima, Constant, Holt, HoltParams, HoltWinters, HoltWintersParams, Kalman, KalmanParams,
-    LoadPredictor, Log1p, MovingAverage,
-};
+use super::arima::Arima;
+use super::constant::Constant;
+use super::holt::{Holt, HoltParams};
+use super::holt_winters::{HoltWinters, HoltWintersParams};
+use super::kalman::{Kalman, KalmanParams};
+use super::load_predictor::LoadPredictor;
+use super::log1p::Log1p;
+use super::moving_average::MovingAverage;
 
 /// The predictor families, named as in the planner config's `load_predictor`.
 ///

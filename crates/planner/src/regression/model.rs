@@ -1,8 +1,8 @@
 //! The linear forward-pass time model: bucketed samples, an OLS fit with the physical
 //! sanity checks of the reference, and floored predictions.
 
-use super::BucketedSamples;
 use super::ols::{self, LinearFit};
+use super::samples::BucketedSamples;
 
 /// How many samples a [`PassModel`] keeps, over how many buckets, and how many it needs to
 /// fit (the planner config's `max_num_fpm_samples`, `fpm_sample_bucket_size` and

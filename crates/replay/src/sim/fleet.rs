@@ -10,44 +10,9 @@ use servesim_engine::{PassOutput, new_engine};
 use servesim_router::WorkerId;
 use servesim_trace::SimTime;
 
-use super::{Sim, Timer, Worker};
-
-/// Where a worker is in its life.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(super) enum Phase {
-    /// Added by a scaler, not serving yet.
-    Starting,
-    /// Serving and receiving requests.
-    Active,
-    /// Finishing its requests; receives no new ones.
-    Draining,
-    /// Gone.
-    Retired,
-}
-
-/// A worker's phase and the span it costs GPUs for.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(super) struct Lifecycle {
-    pub(super) phase: Phase,
-    born: SimTime,
-    retired: Option<SimTime>,
-}
-
-impl Lifecycle {
-    /// Whether the worker runs passes (active or draining).
-    pub(super) fn serves(&self) -> bool {
-        matches!(self.phase, Phase::Active | Phase::Draining)
-    }
-
-    /// Seconds the worker has existed by `now`.
-    fn seconds(&self, now: SimTime) -> f64 {
-        self.retired
-            .unwrap_or(now)
-            .min(now)
-            .saturating_sub(self.born)
-            .as_secs_f64()
-    }
-}
+use super::lifecycle::{Lifecycle, Phase};
+use super::state::{Sim, Timer, Worker};
+use crate::outcome::PoolKind;
 
 impl Sim<'_, '_> {
     /// Adds a worker to `pool`: active at once if `initial` or its engine starts instantly,
@@ -61,7 +26,7 @@ impl Sim<'_, '_> {
         let startup = p.engine.startup_time;
         let instant = initial || startup == SimTime::ZERO;
         p.workers.push(global);
-        if p.kind == crate::PoolKind::Prefill
+        if p.kind == PoolKind::Prefill
             && let Some(d) = self.disagg.as_mut()
         {
             d.links.add_link();
@@ -70,15 +35,7 @@ impl Sim<'_, '_> {
             pool,
             local,
             engine,
-            state: Lifecycle {
-                phase: if instant {
-                    Phase::Active
-                } else {
-                    Phase::Starting
-                },
-                born: now,
-                retired: None,
-            },
+            state: Lifecycle::new(instant, now),
             busy: false,
             pending: PassOutput::default(),
             last_fpm: Default::default(),
@@ -151,9 +108,7 @@ impl Sim<'_, '_> {
     }
 
     fn retire(&mut self, worker: usize, now: SimTime) {
-        let state = &mut self.workers[worker].state;
-        state.phase = Phase::Retired;
-        state.retired = Some(now);
+        self.workers[worker].state.retire(now);
     }
 
     /// Retires a draining worker once it has nothing left to do.

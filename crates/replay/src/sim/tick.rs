@@ -3,8 +3,8 @@
 use servesim_planner::observe::{EngineSample, PoolState, TickInput};
 use servesim_trace::SimTime;
 
-use super::fleet::Phase;
-use super::{Sim, Timer};
+use super::lifecycle::Phase;
+use super::state::{Sim, Timer};
 use crate::planning::{PlanningSummary, ScalingEvent, sample};
 
 impl Sim<'_, '_> {

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::SweepError;
+use super::error::SweepError;
 
 /// Most runs one grid may hold (a typo like `0:1e6:1` should fail fast, not run for days).
 pub const MAX_RUNS: usize = 1_000_000;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::SweepError;
+use super::error::SweepError;
 
 /// The `index`-th of `count` disjoint slices of a grid (`--shard K/N`, `K` counted from 0 as
 /// `SLURM_ARRAY_TASK_ID` and Kubernetes' `JOB_COMPLETION_INDEX` are).

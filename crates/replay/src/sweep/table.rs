@@ -8,7 +8,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::SweepError;
+use super::error::SweepError;
 use crate::ReplayOutcome;
 
 /// One run of a sweep.

@@ -13,8 +13,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::BufRead;
 
-use super::LineReader;
 use super::json_row::{self, RawRow};
+use super::lines::LineReader;
 use super::mooncake::own_tokens;
 use crate::error::{LineError, TraceError};
 use crate::time::SimTime;

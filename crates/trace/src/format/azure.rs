@@ -8,7 +8,7 @@
 
 use std::io::BufRead;
 
-use super::LineReader;
+use super::lines::LineReader;
 use crate::error::{LineError, TraceError};
 use crate::time::SimTime;
 use crate::workload::{Content, NodeSpec, Workload, WorkloadBuilder};

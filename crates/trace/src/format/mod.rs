@@ -1,4 +1,4 @@
-//! Trace file formats and the streaming line reader they share.
+//! Trace file formats: which ones exist, reading options, and the parser each format uses.
 //!
 //! | format | file | what a row is |
 //! |---|---|---|
@@ -12,6 +12,7 @@
 mod agentic;
 mod azure;
 pub(crate) mod json_row;
+mod lines;
 mod mooncake;
 
 use std::fmt;
@@ -20,7 +21,10 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::str::FromStr;
 
-use crate::error::{LineError, TraceError};
+pub use self::lines::SkippedLines;
+
+use self::lines::LineReader;
+use crate::error::TraceError;
 use crate::workload::Workload;
 
 /// The trace formats servesim reads.
@@ -109,27 +113,6 @@ impl Default for ReadOptions {
     }
 }
 
-/// Lines dropped under [`ReadOptions::skip_invalid`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SkippedLines {
-    /// How many lines were skipped.
-    pub count: u64,
-    /// The first few errors, for the warning message.
-    pub first: Vec<LineError>,
-}
-
-impl SkippedLines {
-    /// How many skipped-line errors are kept for display.
-    pub const KEPT: usize = 5;
-
-    fn record(&mut self, error: LineError) {
-        self.count += 1;
-        if self.first.len() < Self::KEPT {
-            self.first.push(error);
-        }
-    }
-}
-
 /// A trace read into memory.
 #[derive(Clone, Debug)]
 pub struct LoadedTrace {
@@ -190,67 +173,4 @@ pub fn parse_trace(
         workload,
         skipped: lines.skipped,
     })
-}
-
-/// Reads non-blank lines with their 1-based numbers and applies the skip-invalid policy.
-struct LineReader<'n, R> {
-    reader: R,
-    name: &'n str,
-    skip_invalid: bool,
-    skipped: SkippedLines,
-    line_no: u64,
-    buf: Vec<u8>,
-}
-
-impl<'n, R: BufRead> LineReader<'n, R> {
-    fn new(reader: R, name: &'n str, skip_invalid: bool) -> Self {
-        LineReader {
-            reader,
-            name,
-            skip_invalid,
-            skipped: SkippedLines::default(),
-            line_no: 0,
-            buf: Vec::with_capacity(4096),
-        }
-    }
-
-    /// Calls `handle(line_no, text)` for every non-blank line. A handler error fails the read,
-    /// or is counted and skipped under `skip_invalid`.
-    fn for_each(
-        &mut self,
-        mut handle: impl FnMut(u64, &str) -> Result<(), LineError>,
-    ) -> Result<(), TraceError> {
-        loop {
-            self.buf.clear();
-            let read = self
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|source| TraceError::Io {
-                    path: self.name.to_owned(),
-                    source,
-                })?;
-            if read == 0 {
-                return Ok(());
-            }
-            self.line_no += 1;
-            let result = match std::str::from_utf8(&self.buf) {
-                Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => handle(self.line_no, text.trim_end_matches(['\n', '\r'])),
-                Err(_) => Err(LineError::line(self.line_no, "line is not valid UTF-8")),
-            };
-            if let Err(error) = result {
-                self.reject(error)?;
-            }
-        }
-    }
-
-    /// Applies the skip-invalid policy to one error found after reading.
-    fn reject(&mut self, error: LineError) -> Result<(), TraceError> {
-        if self.skip_invalid {
-            self.skipped.record(error);
-            Ok(())
-        } else {
-            Err(TraceError::at_line(self.name, error))
-        }
-    }
 }

@@ -13,8 +13,8 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use super::LineReader;
 use super::json_row::{self, RawRow};
+use super::lines::LineReader;
 use crate::error::{LineError, TraceError};
 use crate::time::SimTime;
 use crate::workload::{Content, NodeId, NodeSpec, Workload, WorkloadBuilder};

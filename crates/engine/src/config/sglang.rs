@@ -68,16 +68,15 @@ pub struct SglangConfig {
     pub schedule_conservativeness: f64,
 }
 
-fn invalid(key: &'static str, message: String) -> EngineError {
-    EngineError::Config { key, message }
-}
-
 impl SglangArgs {
     /// The page size these arguments and the top-level `block_size` (0 = unset) agree on.
     pub fn page_size(&self, block_size: u32) -> Result<u32, EngineError> {
         match (self.page_size, block_size) {
-            (Some(0), _) => Err(invalid("sglang.page_size", "must be ≥ 1".to_owned())),
-            (Some(p), b) if b != 0 && b != p => Err(invalid(
+            (Some(0), _) => Err(EngineError::config(
+                "sglang.page_size",
+                "must be ≥ 1".to_owned(),
+            )),
+            (Some(p), b) if b != 0 && b != p => Err(EngineError::config(
                 "sglang.page_size",
                 format!("{p} contradicts `block_size: {b}` (page_size is an alias of block_size)"),
             )),
@@ -90,13 +89,13 @@ impl SglangArgs {
     /// Validates the arguments for pages of `page_size` tokens.
     pub fn resolve(&self, page_size: u32) -> Result<SglangConfig, EngineError> {
         if self.max_prefill_tokens == 0 {
-            return Err(invalid(
+            return Err(EngineError::config(
                 "sglang.max_prefill_tokens",
                 "must be ≥ 1".to_owned(),
             ));
         }
         if self.chunked_prefill_size == 0 || !self.chunked_prefill_size.is_multiple_of(page_size) {
-            return Err(invalid(
+            return Err(EngineError::config(
                 "sglang.chunked_prefill_size",
                 format!(
                     "must be a positive multiple of the page size {page_size}, got {}",
@@ -106,7 +105,7 @@ impl SglangArgs {
         }
         let c = self.schedule_conservativeness;
         if !(c.is_finite() && c >= 0.0) {
-            return Err(invalid(
+            return Err(EngineError::config(
                 "sglang.schedule_conservativeness",
                 format!("must be a finite number ≥ 0, got {c}"),
             ));

@@ -1,0 +1,219 @@
+//! [`EngineArgs`]: the engine-args JSON as users write it, with the reference's keys and
+//! defaults, and what the raw keys mean before resolution.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use servesim_perf::MixedCost;
+
+use super::kinds::{EngineType, PerfModelKind, PreemptionMode, WorkerType};
+use super::sglang::SglangArgs;
+use crate::error::EngineError;
+use crate::spec::AcceptRates;
+
+/// Engine arguments as given in JSON (`--extra-engine-args`), with the reference's keys.
+///
+/// Keys that only matter to a live deployment (`bootstrap_port`, ZMQ ports, …) are accepted
+/// and ignored so that reference configurations load unchanged; unknown keys are an error.
+///
+/// Absent keys take [`EngineArgs::default`]'s values, the reference's defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineArgs {
+    /// `vllm` (default) or `sglang`.
+    pub engine_type: EngineType,
+    /// KV capacity in blocks. `None` (absent or `null`, the default) derives it: under a
+    /// per-GPU timing model (`analytical`, `aic-db`) from the GPU memory of `aic_system`
+    /// (× vLLM's default `gpu_memory_utilization` 0.9), less the weights of `aic_model_path`
+    /// per GPU and fixed reserves, over the KV bytes per token per GPU and the block size;
+    /// otherwise the reference's 16384 blocks for vLLM, and for SGLang the same 1,048,576
+    /// tokens in pages of any size.
+    pub num_gpu_blocks: Option<u64>,
+    /// Tokens per KV block; 0 means the engine's default (64 for vLLM).
+    pub block_size: u32,
+    /// Most sequences running at once (default 256; `null` = limited only by the token budget).
+    pub max_num_seqs: Option<u32>,
+    /// Token budget of one pass (default 8192; `null` = unlimited).
+    pub max_num_batched_tokens: Option<u32>,
+    /// Reuse cached KV blocks across requests with equal prefixes (default true).
+    pub enable_prefix_caching: bool,
+    /// Split long prompts across passes (default true).
+    pub enable_chunked_prefill: bool,
+    /// `lifo` (default) or `fifo`.
+    pub preemption_mode: PreemptionMode,
+    /// Divides every pass time (≤ 0 means 1).
+    pub speedup_ratio: f64,
+    /// Further divides decode time (≤ 0 means 1), e.g. for speculative decoding.
+    pub decode_speedup_ratio: f64,
+    /// Data-parallel ranks per worker; only 1 is supported.
+    pub dp_size: u32,
+    /// Seconds a worker added by a scaler needs before it serves.
+    pub startup_time: Option<f64>,
+    /// `aggregated` (default), `prefill` or `decode`.
+    pub worker_type: WorkerType,
+    /// Legacy spelling of `worker_type: prefill`.
+    pub is_prefill: Option<bool>,
+    /// Legacy spelling of `worker_type: decode`.
+    pub is_decode: Option<bool>,
+    /// Profile table (JSON or CSV) for the interpolated timing model.
+    pub planner_profile_data: Option<PathBuf>,
+    /// Timing model; default: `interpolated` if a profile is given, else `polynomial`.
+    pub perf_model: Option<PerfModelKind>,
+    /// How a pass that prefills and decodes is priced: `additive` (default) or `fused`.
+    pub mixed_pass_cost: MixedCost,
+    /// AIConfigurator backend (`vllm`, `sglang`, `trtllm`).
+    pub aic_backend: Option<String>,
+    /// GPU system name, e.g. `h200_sxm`.
+    pub aic_system: Option<String>,
+    /// Backend version for AIConfigurator data (`perf_model: aic-db`; default: AIConfigurator
+    /// 0.12.0's current version for the system).
+    pub aic_backend_version: Option<String>,
+    /// The `systems` folder of an AIConfigurator install
+    /// (`…/site-packages/aiconfigurator_core/systems`) whose measured tables `perf_model:
+    /// aic-db` reads; default: the `SERVESIM_AIC_SYSTEMS` environment variable.
+    pub aic_systems_path: Option<PathBuf>,
+    /// Model (Hugging Face id or `config.json` path).
+    pub aic_model_path: Option<String>,
+    /// Tensor-parallel size.
+    pub aic_tp_size: Option<u32>,
+    /// MoE tensor-parallel size.
+    pub aic_moe_tp_size: Option<u32>,
+    /// MoE expert-parallel size.
+    pub aic_moe_ep_size: Option<u32>,
+    /// Attention data-parallel size.
+    pub aic_attention_dp_size: Option<u32>,
+    /// KV bytes per token, for disaggregated KV transfer (default: derived from
+    /// `aic_model_path` when given).
+    pub kv_bytes_per_token: Option<u64>,
+    /// KV transfer link bandwidth in GB/s.
+    pub kv_transfer_bandwidth: Option<f64>,
+    /// Reasoning-token shaping of the reference; has no effect on timing (accepted for
+    /// compatibility).
+    pub reasoning: Option<serde_json::Value>,
+    /// Per-engine override of the router queue policy (`fcfs`, `lcfs`, `wspt`).
+    pub router_queue_policy: Option<String>,
+    /// SGLang scheduler options (only with `engine_type: sglang`).
+    pub sglang: Option<SglangArgs>,
+    /// Speculative decoding (MTP): draft tokens per decode step, 1–5 (absent: off).
+    pub aic_nextn: Option<u32>,
+    /// Conditional acceptance probability of each draft token, as a comma-separated string
+    /// or an array (default `0.85,0.3,0,0,0`; padded with zeros or truncated to `aic_nextn`).
+    pub aic_nextn_accept_rates: Option<AcceptRates>,
+    /// Live-deployment key; ignored.
+    pub enable_local_indexer: Option<bool>,
+    /// Live-deployment key; ignored.
+    pub bootstrap_port: Option<u16>,
+    /// Live-deployment key; ignored.
+    pub zmq_kv_events_port: Option<u16>,
+    /// Live-deployment key; ignored.
+    pub zmq_replay_port: Option<u16>,
+    /// Accepted and ignored, as in the reference.
+    pub has_perf_model: Option<bool>,
+}
+
+impl Default for EngineArgs {
+    fn default() -> Self {
+        EngineArgs {
+            engine_type: EngineType::Vllm,
+            num_gpu_blocks: None,
+            block_size: 0,
+            max_num_seqs: Some(256),
+            max_num_batched_tokens: Some(8192),
+            enable_prefix_caching: true,
+            enable_chunked_prefill: true,
+            preemption_mode: PreemptionMode::Lifo,
+            speedup_ratio: 1.0,
+            decode_speedup_ratio: 1.0,
+            dp_size: 1,
+            startup_time: None,
+            worker_type: WorkerType::Aggregated,
+            is_prefill: None,
+            is_decode: None,
+            planner_profile_data: None,
+            perf_model: None,
+            mixed_pass_cost: MixedCost::Additive,
+            aic_backend: None,
+            aic_system: None,
+            aic_backend_version: None,
+            aic_systems_path: None,
+            aic_model_path: None,
+            aic_tp_size: None,
+            aic_moe_tp_size: None,
+            aic_moe_ep_size: None,
+            aic_attention_dp_size: None,
+            kv_bytes_per_token: None,
+            kv_transfer_bandwidth: None,
+            reasoning: None,
+            router_queue_policy: None,
+            sglang: None,
+            aic_nextn: None,
+            aic_nextn_accept_rates: None,
+            enable_local_indexer: None,
+            bootstrap_port: None,
+            zmq_kv_events_port: None,
+            zmq_replay_port: None,
+            has_perf_model: None,
+        }
+    }
+}
+
+impl EngineArgs {
+    /// Parses engine arguments from a JSON object; unknown keys are an error naming the key.
+    ///
+    /// ```
+    /// use servesim_engine::EngineArgs;
+    /// let args = EngineArgs::from_json(r#"{"num_gpu_blocks": 4096, "block_size": 32}"#)?;
+    /// assert_eq!(args.num_gpu_blocks, Some(4096));
+    /// assert!(EngineArgs::from_json(r#"{"num_gpu_block": 1}"#).is_err());
+    /// # Ok::<(), servesim_engine::EngineError>(())
+    /// ```
+    pub fn from_json(text: &str) -> Result<Self, EngineError> {
+        serde_json::from_str(text).map_err(|e| EngineError::Json(e.to_string()))
+    }
+
+    /// The worker type after applying the legacy `is_prefill`/`is_decode` flags.
+    pub fn effective_worker_type(&self) -> Result<WorkerType, EngineError> {
+        match (self.is_prefill == Some(true), self.is_decode == Some(true)) {
+            (true, true) => Err(EngineError::config(
+                "is_prefill",
+                "a worker cannot be both prefill and decode",
+            )),
+            (true, false) if self.worker_type == WorkerType::Decode => Err(EngineError::config(
+                "is_prefill",
+                "contradicts `worker_type: decode`",
+            )),
+            (false, true) if self.worker_type == WorkerType::Prefill => Err(EngineError::config(
+                "is_decode",
+                "contradicts `worker_type: prefill`",
+            )),
+            (true, false) => Ok(WorkerType::Prefill),
+            (false, true) => Ok(WorkerType::Decode),
+            (false, false) => Ok(self.worker_type),
+        }
+    }
+
+    /// The effective block size: `block_size`, or for SGLang `sglang.page_size` (which must
+    /// agree with it), else the engine's default (64 for vLLM, 1 for SGLang).
+    pub fn effective_block_size(&self) -> Result<u32, EngineError> {
+        match (self.engine_type, &self.sglang) {
+            (EngineType::Vllm, _) if self.block_size == 0 => Ok(64),
+            (EngineType::Vllm, _) => Ok(self.block_size),
+            (EngineType::Sglang, Some(sglang)) => sglang.page_size(self.block_size),
+            (EngineType::Sglang, None) => SglangArgs::default().page_size(self.block_size),
+        }
+    }
+
+    /// The timing model kind these arguments select: `perf_model` if given, else
+    /// `interpolated` with a profile, `analytical` with any `aic_*` key, `polynomial`.
+    pub fn perf_model_kind(&self) -> PerfModelKind {
+        let has_aic = self.aic_system.is_some()
+            || self.aic_model_path.is_some()
+            || self.aic_backend.is_some();
+        match self.perf_model {
+            Some(kind) => kind,
+            None if self.planner_profile_data.is_some() => PerfModelKind::Interpolated,
+            None if has_aic => PerfModelKind::Analytical,
+            None => PerfModelKind::Polynomial,
+        }
+    }
+}
