@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use servesim_engine::{
-    EngineArgs, EngineRequest, EngineType, KvCache, PassOutput, RadixCache, RequestId, Scheduler,
-    SglangArgs, SglangScheduler, VllmScheduler,
+    EngineArgs, EngineRequest, EngineType, KvCache, Limit, PassOutput, RadixCache, RequestId,
+    Scheduler, SglangArgs, SglangScheduler, VllmScheduler,
 };
 use servesim_trace::{BlockHash, BlockHasher, SimTime};
 
@@ -31,8 +31,8 @@ fn request(id: u64, isl: u32, osl: u32) -> EngineRequest {
 fn decoding_engine(batch: u32) -> (VllmScheduler, SimTime) {
     let args = EngineArgs {
         num_gpu_blocks: Some(200_000),
-        max_num_batched_tokens: Some(1 << 20),
-        max_num_seqs: Some(batch),
+        max_num_batched_tokens: Limit::At(1 << 20),
+        max_num_seqs: Limit::At(batch),
         ..EngineArgs::default()
     };
     warm_up(
@@ -45,12 +45,12 @@ fn decoding_engine(batch: u32) -> (VllmScheduler, SimTime) {
 fn sglang_decoding_engine(batch: u32, nextn: Option<u32>) -> (SglangScheduler, SimTime) {
     let args = EngineArgs {
         engine_type: EngineType::Sglang,
-        block_size: 64,
+        block_size: Some(64),
         num_gpu_blocks: Some(200_000),
         aic_nextn: nextn,
         sglang: Some(SglangArgs {
             max_prefill_tokens: 1 << 20,
-            chunked_prefill_size: 1 << 20,
+            chunked_prefill_size: Some(1 << 20),
             ..SglangArgs::default()
         }),
         ..EngineArgs::default()

@@ -8,7 +8,9 @@ use crate::vllm::VllmScheduler;
 /// Builds the engine core a configuration asks for (`engine_type`).
 pub fn new_engine(config: EngineConfig) -> Box<dyn Scheduler> {
     match config.engine_type {
-        EngineType::Vllm => Box::new(VllmScheduler::new(config)),
+        // TensorRT-LLM's in-flight batching is vLLM's loop (generation first, then context
+        // chunks under one token budget) with its own capacity rule and chunk unit.
+        EngineType::Vllm | EngineType::Trtllm => Box::new(VllmScheduler::new(config)),
         EngineType::Sglang => Box::new(SglangScheduler::new(config)),
     }
 }

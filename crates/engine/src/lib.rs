@@ -51,8 +51,9 @@ mod vllm;
 
 pub use build::new_engine;
 pub use config::{
-    EngineArgs, EngineConfig, EngineType, PerfModelKind, PreemptionMode, SchedulePolicy,
-    SglangArgs, SglangConfig, WorkerType,
+    CapacityPolicy, EngineArgs, EngineConfig, EngineType, KvCacheDtype, Limit, MemoryPlan,
+    PerfModelKind, PreemptionMode, SchedulePolicy, SglangArgs, SglangConfig, TrtllmArgs,
+    TrtllmConfig, WeightDtype, WorkerType,
 };
 pub use error::EngineError;
 pub use fpm::{ForwardPassMetrics, Moments};

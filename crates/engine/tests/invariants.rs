@@ -12,8 +12,8 @@ use common::{request_with_block, simulate};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use servesim_engine::{
-    EngineArgs, EngineRequest, EngineType, PreemptionMode, SchedulePolicy, Scheduler, SglangArgs,
-    SglangScheduler, SignalKind, VllmScheduler, WorkerType,
+    CapacityPolicy, EngineArgs, EngineRequest, EngineType, Limit, PreemptionMode, SchedulePolicy,
+    Scheduler, SglangArgs, SglangScheduler, SignalKind, TrtllmArgs, VllmScheduler, WorkerType,
 };
 use servesim_trace::SimTime;
 
@@ -86,19 +86,42 @@ fn vllm_case() -> impl Strategy<Value = VllmCase> {
 
 fn build_vllm(case: &VllmCase) -> VllmScheduler {
     let args = EngineArgs {
-        block_size: case.block,
+        block_size: Some(case.block),
         num_gpu_blocks: Some(case.blocks),
-        max_num_batched_tokens: Some(case.budget),
-        max_num_seqs: Some(case.max_seqs),
+        max_num_batched_tokens: Limit::At(case.budget),
+        max_num_seqs: Limit::At(case.max_seqs),
         preemption_mode: if case.lifo {
             PreemptionMode::Lifo
         } else {
             PreemptionMode::Fifo
         },
         enable_prefix_caching: case.caching,
-        enable_chunked_prefill: case.chunking,
+        enable_chunked_prefill: Some(case.chunking),
         worker_type: case.worker,
         aic_nextn: case.nextn,
+        ..EngineArgs::default()
+    };
+    VllmScheduler::new(args.resolve().expect("valid generated config"))
+}
+
+/// The same engine as TensorRT-LLM's: its capacity policy (`no_evict`) and chunk unit.
+fn build_trtllm(case: &VllmCase, no_evict: bool) -> VllmScheduler {
+    let args = EngineArgs {
+        block_size: Some(case.block),
+        num_gpu_blocks: Some(case.blocks),
+        max_num_batched_tokens: Limit::At(case.budget),
+        max_num_seqs: Limit::At(case.max_seqs),
+        enable_prefix_caching: case.caching,
+        enable_chunked_prefill: Some(case.chunking),
+        worker_type: case.worker,
+        engine_type: EngineType::Trtllm,
+        trtllm: Some(TrtllmArgs {
+            capacity_scheduler_policy: if no_evict {
+                CapacityPolicy::GuaranteedNoEvict
+            } else {
+                CapacityPolicy::MaxUtilization
+            },
+        }),
         ..EngineArgs::default()
     };
     VllmScheduler::new(args.resolve().expect("valid generated config"))
@@ -173,7 +196,7 @@ fn build_sglang(case: &SglangCase) -> SglangScheduler {
             },
             page_size: Some(case.page),
             max_prefill_tokens: case.max_prefill,
-            chunked_prefill_size: case.chunk,
+            chunked_prefill_size: Some(case.chunk),
             clip_max_new_tokens: case.clip,
             schedule_conservativeness: case.conservativeness,
         }),
@@ -314,6 +337,24 @@ proptest! {
     #[test]
     fn vllm_fast_forward_equals_stepping(case in vllm_case()) {
         fast_forward_equals_stepping(build_vllm(&case), &case.requests, VllmScheduler::check_invariants)?;
+    }
+
+    #[test]
+    fn trtllm_every_request_completes_once_and_kv_is_conserved(case in vllm_case(), no_evict in any::<bool>()) {
+        conserves(build_trtllm(&case, no_evict), &case.requests, case.worker, VllmScheduler::check_invariants)?;
+    }
+
+    #[test]
+    fn trtllm_guaranteed_no_evict_never_preempts(case in vllm_case()) {
+        let mut engine = build_trtllm(&case, true);
+        let arrivals = arrivals(&case.requests, case.block, &engine);
+        let trace = simulate(&mut engine, arrivals, false, |_, _| {});
+        prop_assert!(trace.signals.iter().all(|s| s.kind != SignalKind::Preempted));
+    }
+
+    #[test]
+    fn trtllm_fast_forward_equals_stepping(case in vllm_case(), no_evict in any::<bool>()) {
+        fast_forward_equals_stepping(build_trtllm(&case, no_evict), &case.requests, VllmScheduler::check_invariants)?;
     }
 
     #[test]

@@ -19,12 +19,22 @@ pub enum DType {
 }
 
 impl DType {
-    /// Bytes per element (scale factors of block formats ignored).
+    /// Bytes per element (scale factors of block formats ignored): what a kernel moves per
+    /// element.
     pub fn bytes(self) -> f64 {
         match self {
             DType::Bf16 => 2.0,
             DType::Fp8 => 1.0,
             DType::Fp4 => 0.5,
+        }
+    }
+
+    /// Bytes per stored weight element, scale factors included: NVFP4 keeps one FP8 scale per
+    /// 16 elements (+1/16 byte); FP8's per-tensor or 128×128-block scales are negligible.
+    pub fn storage_bytes(self) -> f64 {
+        match self {
+            DType::Fp4 => 0.5 + 1.0 / 16.0,
+            other => other.bytes(),
         }
     }
 
@@ -148,7 +158,10 @@ pub struct ModelArch {
     pub mtp_layers: u32,
     /// Numeric format of the non-expert projection weights (and of their GEMMs).
     pub gemm_dtype: DType,
-    /// Numeric format of the KV cache by default.
+    /// Numeric format of the KV cache the checkpoint declares: FP8 for checkpoints shipping
+    /// KV-cache scales (NVIDIA ModelOpt releases, `kv_cache_quant_algo: FP8`), else bf16.
+    /// Engines that honour the checkpoint's KV quantisation use it under
+    /// `kv_cache_dtype: auto`; vLLM uses the activation dtype (bf16) instead.
     pub kv_dtype: DType,
 }
 
@@ -282,14 +295,14 @@ impl ModelArch {
             f64::from(self.moe_layers())
                 * f64::from(moe.experts)
                 * self.expert_params() as f64
-                * moe.expert_dtype.bytes()
+                * moe.expert_dtype.storage_bytes()
         });
         let embeddings = self.embedding_params() as f64 * DType::Bf16.bytes();
         let expert_params = self.moe.map_or(0, |moe| {
             u64::from(self.moe_layers()) * u64::from(moe.experts) * self.expert_params()
         });
         let rest = (self.total_params() - expert_params - self.embedding_params()) as f64;
-        experts + embeddings + rest * self.gemm_dtype.bytes()
+        experts + embeddings + rest * self.gemm_dtype.storage_bytes()
     }
 
     /// KV-cache elements stored per token per layer (keys and values, all heads).
@@ -323,5 +336,18 @@ impl ModelArch {
     /// Whether this is a mixture-of-experts model.
     pub fn is_moe(&self) -> bool {
         self.moe.is_some()
+    }
+
+    /// Stores the projection weights and experts in `dtype` (a quantised checkpoint, or an
+    /// engine quantising on load). Latent-attention models keep their attention projections
+    /// at FP8 or wider: FP4 releases of DeepSeek quantise only the experts and dense MLPs.
+    pub fn quantize_weights(&mut self, dtype: DType) {
+        let mla = matches!(self.attention, Attention::Mla { .. });
+        if !(mla && dtype == DType::Fp4) {
+            self.gemm_dtype = dtype;
+        }
+        if let Some(moe) = &mut self.moe {
+            moe.expert_dtype = dtype;
+        }
     }
 }

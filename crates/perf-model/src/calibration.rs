@@ -9,8 +9,8 @@
 //! included) at DeepSeek-V3's shapes: block-scaled shared-expert GEMMs and experts at tensor
 //! and expert parallelism 1–8, and the MLA modules (prefill and decode) where it measured
 //! them. `docs/perf-model.md` lists the fit errors and explains how to refit. Systems without
-//! measurements (`mi300x`) borrow the curves of the closest measured system, scaled by their
-//! own peaks.
+//! measurements borrow the curves of the closest measured system, scaled by their own peaks:
+//! `mi300x`, `mi325x` and `mi355x` those of `h200_sxm`, `b300_sxm` those of `b200_sxm`.
 
 use crate::system::Backend;
 
@@ -62,7 +62,8 @@ impl Calibration {
     /// or the stand-in for systems without measurements).
     pub fn for_system(system: &str, backend: Backend) -> Option<&'static Calibration> {
         let measured = match system {
-            "mi300x" => "h200_sxm",
+            "mi300x" | "mi325x" | "mi355x" => "h200_sxm",
+            "b300_sxm" => "b200_sxm",
             other => other,
         };
         CALIBRATIONS

@@ -8,10 +8,7 @@ use crate::error::PerfError;
 use crate::ops::{ForwardGraph, MlaShape, OpKind};
 use crate::parallel::Parallelism;
 use crate::step::StepModel;
-use crate::system::{Backend, GpuSystem, RUNTIME_RESERVE_BYTES};
-
-/// vLLM's default `gpu_memory_utilization`: the share of GPU memory the engine may use.
-pub const DEFAULT_MEMORY_FRACTION: f64 = 0.9;
+use crate::system::{Backend, GpuSystem};
 
 /// A model replica on one system, backend and parallel layout.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -63,6 +60,13 @@ impl Deployment {
         })
     }
 
+    /// The same deployment with its KV cache stored in `kv_dtype` (an engine's
+    /// `kv_cache_dtype`).
+    pub fn with_kv_dtype(mut self, kv_dtype: DType) -> Deployment {
+        self.kv_dtype = kv_dtype;
+        self
+    }
+
     /// The per-GPU op graph of one forward pass.
     pub fn graph(&self) -> ForwardGraph {
         ForwardGraph::build(&self.arch, &self.parallelism, self.kv_dtype, self.backend)
@@ -109,7 +113,7 @@ impl Deployment {
             f64::from(arch.moe_layers())
                 * f64::from(moe.experts)
                 * arch.expert_params() as f64
-                * moe.expert_dtype.bytes()
+                * moe.expert_dtype.storage_bytes()
         });
         let rest = arch.weight_bytes() - experts;
         rest / f64::from(p.tp) + experts / f64::from(p.moe_tp * p.moe_ep)
@@ -131,37 +135,55 @@ impl Deployment {
             .sum()
     }
 
-    /// KV capacity in tokens per GPU when the engine may use `memory_fraction` of the GPU's
-    /// memory: `(memory × fraction − weights − NCCL buffers − runtime reserve) / KV bytes per
-    /// token`. An error names the shortfall when the weights leave no room.
+    /// Peak activation bytes per GPU of a forward pass over `tokens` tokens that samples
+    /// `rows` of them, as an engine's memory profiling run sees it: the residual stream, its
+    /// normalised copy and the widest layer (attention projections or the MLP's gate/up output and activation,
+    /// the experts' share of the routed tokens under expert parallelism) live at once, in
+    /// bf16, plus the sampler's fp32 logits and two temporaries per sampled row over the
+    /// whole vocabulary.
     ///
     /// ```
-    /// use servesim_perf::{DEFAULT_MEMORY_FRACTION, Deployment};
-    /// let d = Deployment::new("llama-3.1-8b", "h200_sxm", "vllm", 1, None, None, 1)?;
-    /// // (141 GiB × 0.9 − 15 GiB − 3.5 GiB) / 128 KiB
-    /// assert_eq!(d.kv_capacity_tokens(DEFAULT_MEMORY_FRACTION)?, 888_360);
+    /// use servesim_perf::Deployment;
+    /// let d = Deployment::new("llama-3.1-8b", "h100_sxm", "vllm", 1, None, None, 1)?;
+    /// // 8192 tokens: 2·(2·4096 + 3·14336)·8192 B; 1024 rows: 3·4·128256·1024 B.
+    /// let expected = 2.0 * 8192.0 * (2.0 * 4096.0 + 3.0 * 14336.0) + 12.0 * 128_256.0 * 1024.0;
+    /// assert_eq!(d.activation_bytes(8192, 1024), expected);
     /// # Ok::<(), servesim_perf::PerfError>(())
     /// ```
-    pub fn kv_capacity_tokens(&self, memory_fraction: f64) -> Result<u64, PerfError> {
-        let total = self.system.mem_bytes as f64 * memory_fraction;
-        let weights = self.weight_bytes_per_gpu();
-        let reserve = (self.system.comm_reserve_bytes(self.parallelism.gpus())
-            + RUNTIME_RESERVE_BYTES) as f64;
-        let free = total - weights - reserve;
-        let per_token = self.kv_bytes_per_token_per_gpu();
-        if free <= per_token || per_token <= 0.0 {
-            const GIB: f64 = (1u64 << 30) as f64;
-            return Err(PerfError::Memory(format!(
-                "{} does not fit: weights need {:.1} GiB per GPU, {:.1} GiB usable ({:.0} % of {:.1} GiB less {:.1} GiB reserved); raise tp or use a larger GPU",
-                self.describe(),
-                weights / GIB,
-                (total - reserve) / GIB,
-                memory_fraction * 100.0,
-                self.system.mem_bytes as f64 / GIB,
-                reserve / GIB,
-            )));
-        }
-        Ok((free / per_token).floor() as u64)
+    pub fn activation_bytes(&self, tokens: u32, rows: u32) -> f64 {
+        let arch = &self.arch;
+        let p = &self.parallelism;
+        let t = f64::from(tokens);
+        let h = f64::from(arch.hidden);
+        let attention = match arch.attention {
+            crate::arch::Attention::Gqa {
+                heads,
+                kv_heads,
+                head_dim,
+                ..
+            } => f64::from((heads + 2 * kv_heads) * head_dim) / f64::from(p.tp),
+            crate::arch::Attention::Mla { heads, .. } => f64::from(heads) * 192.0 / f64::from(p.tp),
+        };
+        let dense = if arch.dense_mlp_layers() > 0 {
+            3.0 * f64::from(arch.dense_inter) / f64::from(p.tp)
+        } else {
+            0.0
+        };
+        let experts = arch.moe.map_or(0.0, |moe| {
+            let routed = f64::from(moe.top_k) / f64::from(p.moe_ep);
+            routed * 3.0 * f64::from(moe.expert_inter) / f64::from(p.moe_tp)
+                + 3.0 * f64::from(moe.shared_inter) / f64::from(p.tp)
+        });
+        let widest = attention.max(dense).max(experts);
+        let stream = 2.0 * t * (2.0 * h + widest);
+        let logits = 12.0 * f64::from(arch.vocab) * f64::from(rows);
+        stream + logits
+    }
+
+    /// Memory each GPU's collective library keeps for this layout (NCCL buffers and, at
+    /// TP ≥ 2, custom all-reduce workspaces), bytes.
+    pub fn comm_buffer_bytes(&self) -> f64 {
+        self.system.comm_reserve_bytes(self.parallelism.gpus()) as f64
     }
 }
 
@@ -179,15 +201,22 @@ mod tests {
             d.kv_bytes_per_token_per_gpu(),
             80.0 * 2.0 * 2.0 * 128.0 * 2.0
         );
-        let too_big = Deployment::new("llama-3.1-405b", "h100_sxm", "vllm", 1, None, None, 1)
+    }
+
+    #[test]
+    fn activations_follow_the_widest_layer_and_the_sampled_rows() {
+        let d = Deployment::new("llama-3.1-70b", "h100_sxm", "vllm", 2, None, None, 1).unwrap();
+        // The MLP is the widest layer: 3 × 28672 / 2 per token.
+        let one = d.activation_bytes(1, 0);
+        assert_eq!(one, 2.0 * (2.0 * 8192.0 + 3.0 * 14336.0));
+        assert_eq!(d.activation_bytes(1000, 0), 1000.0 * one);
+        assert_eq!(d.activation_bytes(0, 10), 12.0 * 128_256.0 * 10.0);
+        // Experts: only a 1/ep share of the routed tokens lands on each GPU.
+        let moe = Deployment::new("qwen3-30b-a3b", "h100_sxm", "vllm", 1, None, Some(1), 1)
             .unwrap()
-            .kv_capacity_tokens(DEFAULT_MEMORY_FRACTION)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            too_big.starts_with("llama-3.1-405b on h100_sxm (vllm, tp 1) does not fit: weights need 756.0 GiB per GPU"),
-            "{too_big}"
-        );
+            .activation_bytes(1, 0);
+        assert_eq!(moe, 2.0 * (2.0 * 2048.0 + 8.0 * 3.0 * 768.0));
+        assert_eq!(d.comm_buffer_bytes(), f64::from(342u32 << 20));
     }
 
     #[test]
@@ -196,6 +225,8 @@ mod tests {
         let d = Deployment::new("llama-3.1-405b", "h200_sxm", "vllm", 16, None, None, 1).unwrap();
         assert_eq!(d.kv_bytes_per_token_per_gpu(), 126.0 * 2.0 * 128.0 * 2.0);
         let ds = Deployment::new("deepseek-v3", "h200_sxm", "vllm", 8, None, None, 1).unwrap();
-        assert_eq!(ds.kv_bytes_per_token_per_gpu(), 61.0 * 576.0);
+        assert_eq!(ds.kv_bytes_per_token_per_gpu(), 61.0 * 576.0 * 2.0);
+        let fp8 = ds.with_kv_dtype(DType::Fp8);
+        assert_eq!(fp8.kv_bytes_per_token_per_gpu(), 61.0 * 576.0);
     }
 }

@@ -52,6 +52,8 @@ struct RawConfig {
 #[serde(default)]
 struct Quantization {
     quant_method: String,
+    /// ModelOpt's KV-cache quantisation (`FP8`), when the checkpoint ships KV scales.
+    kv_cache_quant_algo: Option<String>,
 }
 
 fn invalid(source: &str, message: impl Into<String>) -> PerfError {
@@ -98,8 +100,15 @@ impl ModelArch {
         let is_deepseek = model_type.starts_with("deepseek") || raw.kv_lora_rank.is_some();
         let gemm_dtype = match quant.as_str() {
             "fp8" => DType::Fp8,
+            "modelopt_fp4" | "nvfp4" => DType::Fp4,
             _ => DType::Bf16,
         };
+        let kv_quant = raw
+            .quantization_config
+            .as_ref()
+            .and_then(|q| q.kv_cache_quant_algo.as_deref())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let attention = if is_deepseek {
             Attention::Mla {
                 heads,
@@ -201,7 +210,7 @@ impl ModelArch {
             moe,
             mtp_layers: raw.num_nextn_predict_layers.unwrap_or(0),
             gemm_dtype,
-            kv_dtype: if is_deepseek && gemm_dtype == DType::Fp8 {
+            kv_dtype: if kv_quant == "fp8" {
                 DType::Fp8
             } else {
                 DType::Bf16

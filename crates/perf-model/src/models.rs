@@ -21,6 +21,7 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../models/llama-3.1-405b.json"),
     ),
     ("qwen3-8b", include_str!("../models/qwen3-8b.json")),
+    ("qwen3-14b", include_str!("../models/qwen3-14b.json")),
     ("qwen3-32b", include_str!("../models/qwen3-32b.json")),
     (
         "qwen3-30b-a3b",
@@ -42,12 +43,30 @@ pub fn builtin_model_names() -> impl Iterator<Item = &'static str> {
     BUILTIN.iter().map(|(name, _)| *name)
 }
 
-/// Checkpoint-variant suffixes that do not change the architecture.
-const VARIANT_SUFFIXES: [&str; 4] = ["-instruct", "-fp8", "-v0.1", "-base"];
+/// Checkpoint-variant suffixes that do not change the architecture: instruction tuning,
+/// quantisation, release tags (`-0528`, `-2507`, `-v2`, `-preview`).
+const VARIANT_SUFFIXES: [&str; 12] = [
+    "-instruct",
+    "-fp8",
+    "-fp4",
+    "-nvfp4",
+    "-mxfp4",
+    "-v0.1",
+    "-v2",
+    "-base",
+    "-preview",
+    "-0528",
+    "-2507",
+    "-dynamic",
+];
+
+/// Releases with the architecture of another catalogue entry.
+const ALIASES: [(&str, &str); 1] = [("llama-3.3-70b", "llama-3.1-70b")];
 
 /// Reduces a Hugging Face id or a spelling variant to a short name: the organisation, a
-/// `Meta-` prefix, `-Instruct`/`-FP8`/`-v0.1`-style suffixes (in any combination) and case
-/// are dropped (`nvidia/Llama-3.1-8B-Instruct-FP8` → `llama-3.1-8b`).
+/// `Meta-` prefix, `-Instruct`/`-FP8`/`-0528`-style suffixes (in any combination) and case
+/// are dropped, and releases sharing an architecture map to one entry
+/// (`nvidia/Llama-3.3-70B-Instruct-FP4` → `llama-3.1-70b`).
 fn normalise(name: &str) -> String {
     let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
     let mut base = base.replace('_', "-");
@@ -60,14 +79,35 @@ fn normalise(name: &str) -> String {
     {
         base = rest.to_owned();
     }
-    base
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == base)
+        .map_or(base, |(_, entry)| (*entry).to_owned())
 }
 
-/// Whether a name denotes an FP8-quantised checkpoint (`…-FP8`, as NVIDIA publishes them):
-/// its linear layers, experts included, hold FP8 weights and run FP8 GEMMs.
-fn is_fp8_checkpoint(name: &str) -> bool {
+/// The weight format a checkpoint's name declares, as NVIDIA, AMD and model vendors name
+/// their quantised releases: `…-FP8` → FP8, `…-FP4` / `…-NVFP4` / `…-MXFP4` → FP4.
+fn named_weight_dtype(name: &str) -> Option<DType> {
     let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
-    base.replace('_', "-").split('-').any(|part| part == "fp8")
+    let base = base.replace('_', "-");
+    let parts: Vec<&str> = base.split('-').collect();
+    if parts
+        .iter()
+        .any(|p| matches!(*p, "fp4" | "nvfp4" | "mxfp4"))
+    {
+        Some(DType::Fp4)
+    } else if parts.contains(&"fp8") {
+        Some(DType::Fp8)
+    } else {
+        None
+    }
+}
+
+/// Whether a checkpoint is an NVIDIA ModelOpt release (`nvidia/…-FP8`, `nvidia/…-FP4`):
+/// those ship FP8 KV-cache scales (`kv_cache_quant_algo: FP8`), which engines that honour the
+/// checkpoint's KV quantisation (SGLang, TensorRT-LLM) use under `kv_cache_dtype: auto`.
+fn is_modelopt_checkpoint(name: &str) -> bool {
+    name.to_ascii_lowercase().starts_with("nvidia/") && named_weight_dtype(name).is_some()
 }
 
 impl ModelArch {
@@ -83,11 +123,11 @@ impl ModelArch {
                 choices: builtin_model_names().collect::<Vec<_>>().join(", "),
             })?;
         let mut arch = ModelArch::from_hf_config(text, short, &format!("built-in {short}"))?;
-        if is_fp8_checkpoint(name) {
-            arch.gemm_dtype = DType::Fp8;
-            if let Some(moe) = &mut arch.moe {
-                moe.expert_dtype = DType::Fp8;
-            }
+        if let Some(dtype) = named_weight_dtype(name) {
+            arch.quantize_weights(dtype);
+        }
+        if is_modelopt_checkpoint(name) {
+            arch.kv_dtype = DType::Fp8;
         }
         Ok(arch)
     }
@@ -133,6 +173,7 @@ mod tests {
         ("llama-3.1-70b", 70.6e9, 70.6e9, 320 * 1024),
         ("llama-3.1-405b", 405.9e9, 405.9e9, 504 * 1024),
         ("qwen3-8b", 8.2e9, 8.2e9, 144 * 1024),
+        ("qwen3-14b", 14.77e9, 14.77e9, 160 * 1024),
         ("qwen3-32b", 32.8e9, 32.8e9, 256 * 1024),
         ("qwen3-30b-a3b", 30.5e9, 3.35e9, 96 * 1024),
         ("qwen3-235b-a22b", 235.1e9, 22.2e9, 188 * 1024),
@@ -163,7 +204,8 @@ mod tests {
         assert_eq!(arch.total_params(), 8_030_261_248);
         assert_eq!(arch.weight_bytes(), 2.0 * 8_030_261_248.0);
         let ds = ModelArch::builtin("deepseek-v3").unwrap();
-        assert_eq!(ds.kv_bytes_per_token(ds.kv_dtype), 61 * 576);
+        // An FP8 checkpoint without KV scales: the latent cache stays bf16.
+        assert_eq!(ds.kv_bytes_per_token(ds.kv_dtype), 61 * 576 * 2);
         assert_eq!(ds.mtp_layers, 1);
     }
 
@@ -184,12 +226,18 @@ mod tests {
                 "{name}"
             );
         }
-        assert_eq!(
-            ModelArch::resolve("mistralai/Mixtral-8x7B-v0.1")
-                .unwrap()
-                .name,
-            "mixtral-8x7b"
-        );
+        for (name, short) in [
+            ("mistralai/Mixtral-8x7B-v0.1", "mixtral-8x7b"),
+            ("meta-llama/Llama-3.3-70B-Instruct", "llama-3.1-70b"),
+            ("nvidia/Llama-3.3-70B-Instruct-FP4", "llama-3.1-70b"),
+            ("deepseek-ai/DeepSeek-R1-0528", "deepseek-r1"),
+            ("nvidia/DeepSeek-R1-0528-FP4-V2", "deepseek-r1"),
+            ("amd/DeepSeek-R1-0528-MXFP4-Preview", "deepseek-r1"),
+            ("Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "qwen3-235b-a22b"),
+            ("Qwen/Qwen3-14B", "qwen3-14b"),
+        ] {
+            assert_eq!(ModelArch::resolve(name).unwrap().name, short, "{name}");
+        }
         let err = ModelArch::resolve("llama-3-9b").unwrap_err().to_string();
         assert!(
             err.starts_with("unknown model `llama-3-9b`; built-in models: llama-3.1-8b, "),
@@ -207,11 +255,36 @@ mod tests {
         let bf16 = ModelArch::resolve("meta-llama/Llama-3.1-8B-Instruct").unwrap();
         assert_eq!(bf16.gemm_dtype, DType::Bf16);
         assert_eq!(
-            fp8.kv_dtype, bf16.kv_dtype,
-            "the KV cache format is a serving choice"
+            (fp8.kv_dtype, bf16.kv_dtype),
+            (DType::Fp8, DType::Bf16),
+            "ModelOpt checkpoints ship FP8 KV scales"
         );
         let moe = ModelArch::resolve("Qwen/Qwen3-30B-A3B-FP8").unwrap();
         assert_eq!(moe.moe.map(|m| m.expert_dtype), Some(DType::Fp8));
+        assert_eq!(
+            moe.kv_dtype,
+            DType::Bf16,
+            "Qwen's FP8 releases ship no KV scales"
+        );
+    }
+
+    #[test]
+    fn fp4_and_modelopt_checkpoints() {
+        let fp4 = ModelArch::resolve("nvidia/Llama-3.3-70B-Instruct-FP4").unwrap();
+        assert_eq!((fp4.gemm_dtype, fp4.kv_dtype), (DType::Fp4, DType::Fp8));
+        // NVFP4 stores a one-byte scale per 16 weights.
+        let bf16 = ModelArch::resolve("meta-llama/Llama-3.3-70B-Instruct").unwrap();
+        let embeddings = bf16.embedding_params() as f64 * 2.0;
+        let rest = bf16.weight_bytes() - embeddings;
+        assert!((fp4.weight_bytes() - embeddings - rest / 2.0 * 0.5625).abs() < 1e3);
+        let fp8 = ModelArch::resolve("nvidia/Llama-3.1-8B-Instruct-FP8").unwrap();
+        assert_eq!(fp8.kv_dtype, DType::Fp8);
+        // DeepSeek's FP4 releases quantise the experts, not the latent attention.
+        let ds = ModelArch::resolve("nvidia/DeepSeek-R1-0528-FP4-V2").unwrap();
+        assert_eq!(ds.gemm_dtype, DType::Fp8);
+        assert_eq!(ds.moe.map(|m| m.expert_dtype), Some(DType::Fp4));
+        let amd = ModelArch::resolve("amd/DeepSeek-R1-0528-MXFP4-Preview").unwrap();
+        assert_eq!(amd.kv_dtype, DType::Bf16);
     }
 
     #[test]

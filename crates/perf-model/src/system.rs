@@ -24,7 +24,8 @@ pub struct GpuSystem {
     pub fp4_flops: f64,
     /// Peak memory bandwidth, bytes/s.
     pub mem_bw: f64,
-    /// Memory capacity, bytes.
+    /// Memory capacity as `nvidia-smi` (or `rocm-smi`) reports it, bytes; a process can
+    /// allocate [`DRIVER_RESERVE_BYTES`] less ([`GpuSystem::usable_mem_bytes`]).
     pub mem_bytes: u64,
     /// Scale-up link bandwidth per GPU and direction (NVLink, Infinity Fabric, PCIe), bytes/s.
     pub link_bw: f64,
@@ -47,6 +48,11 @@ impl GpuSystem {
     /// ops: `bytes / (0.8 · bandwidth) + 3 µs`, in milliseconds.
     pub fn mem_op_ms(&self, bytes: f64) -> f64 {
         (bytes / (MEM_BW_SCALE * self.mem_bw) + MEM_OP_LATENCY_S) * 1e3
+    }
+
+    /// Memory a process can allocate: the reported total less the driver's reserve.
+    pub fn usable_mem_bytes(&self) -> u64 {
+        self.mem_bytes.saturating_sub(DRIVER_RESERVE_BYTES)
     }
 
     /// Memory set aside for the communication library (NCCL buffers) at `tp` GPUs.
@@ -83,9 +89,10 @@ impl GpuSystem {
 pub(crate) const MEM_BW_SCALE: f64 = 0.8;
 /// AIConfigurator's fixed cost of a memory operation (`mem_empirical_constant_latency`).
 pub(crate) const MEM_OP_LATENCY_S: f64 = 3e-6;
-/// Memory the runtime keeps for itself besides weights, KV and NCCL (AIConfigurator's
-/// `other_mem`: CUDA context, allocator slack, activations of the largest pass).
-pub const RUNTIME_RESERVE_BYTES: u64 = 3584 << 20;
+/// Memory the driver keeps on every GPU beyond what a process can allocate: the gap between
+/// `nvidia-smi`'s total and the CUDA runtime's (`torch.cuda.mem_get_info`), about 0.5 GiB
+/// on H100/H200 (81,559 MiB shown, 79.1 GiB usable).
+pub const DRIVER_RESERVE_BYTES: u64 = 512 << 20;
 
 /// Names of the built-in systems, in display order.
 pub fn system_names() -> impl Iterator<Item = &'static str> {
@@ -102,7 +109,7 @@ pub static SYSTEMS: &[GpuSystem] = &[
         fp8_flops: 0.0,
         fp4_flops: 0.0,
         mem_bw: 2.039e12,
-        mem_bytes: 80 * GIB,
+        mem_bytes: 81_920 << 20,
         link_bw: 300e9,
         gpus_per_node: 8,
     },
@@ -113,7 +120,7 @@ pub static SYSTEMS: &[GpuSystem] = &[
         fp8_flops: 1978e12,
         fp4_flops: 0.0,
         mem_bw: 3.35e12,
-        mem_bytes: 80 * GIB,
+        mem_bytes: 81_559 << 20,
         link_bw: 450e9,
         gpus_per_node: 8,
     },
@@ -124,7 +131,7 @@ pub static SYSTEMS: &[GpuSystem] = &[
         fp8_flops: 1978e12,
         fp4_flops: 0.0,
         mem_bw: 4.8e12,
-        mem_bytes: 141 * GIB,
+        mem_bytes: 143_771 << 20,
         link_bw: 450e9,
         gpus_per_node: 8,
     },
@@ -135,7 +142,7 @@ pub static SYSTEMS: &[GpuSystem] = &[
         fp8_flops: 4500e12,
         fp4_flops: 9000e12,
         mem_bw: 7.7e12,
-        mem_bytes: 180 * GIB,
+        mem_bytes: 183_359 << 20,
         link_bw: 900e9,
         gpus_per_node: 8,
     },
@@ -169,6 +176,39 @@ pub static SYSTEMS: &[GpuSystem] = &[
         fp4_flops: 0.0,
         mem_bw: 5.3e12,
         mem_bytes: 192 * GIB,
+        link_bw: 448e9,
+        gpus_per_node: 8,
+    },
+    GpuSystem {
+        name: "b300_sxm",
+        description: "NVIDIA B300 288GB (HGX, Blackwell Ultra)",
+        bf16_flops: 2250e12,
+        fp8_flops: 4500e12,
+        fp4_flops: 13500e12,
+        mem_bw: 7.7e12,
+        mem_bytes: 275_040 << 20,
+        link_bw: 900e9,
+        gpus_per_node: 8,
+    },
+    GpuSystem {
+        name: "mi325x",
+        description: "AMD Instinct MI325X 256GB (OAM, 1000 W)",
+        bf16_flops: 1307.4e12,
+        fp8_flops: 2614.9e12,
+        fp4_flops: 0.0,
+        mem_bw: 6.0e12,
+        mem_bytes: 256 * GIB,
+        link_bw: 448e9,
+        gpus_per_node: 8,
+    },
+    GpuSystem {
+        name: "mi355x",
+        description: "AMD Instinct MI355X 288GB (OAM, 1400 W)",
+        bf16_flops: 2516.6e12,
+        fp8_flops: 5033.2e12,
+        fp4_flops: 10066.3e12,
+        mem_bw: 8.0e12,
+        mem_bytes: 288 * GIB,
         link_bw: 448e9,
         gpus_per_node: 8,
     },
@@ -229,7 +269,7 @@ mod tests {
         assert_eq!(GpuSystem::by_name("b200").unwrap().name, "b200_sxm");
         assert_eq!(
             GpuSystem::by_name("tpu").unwrap_err().to_string(),
-            "unknown system `tpu`; built-in systems: a100_sxm, h100_sxm, h200_sxm, b200_sxm, gb200, l40s, mi300x"
+            "unknown system `tpu`; built-in systems: a100_sxm, h100_sxm, h200_sxm, b200_sxm, gb200, l40s, mi300x, b300_sxm, mi325x, mi355x"
         );
         assert_eq!("TRTLLM".parse::<Backend>().unwrap(), Backend::Trtllm);
         assert_eq!(

@@ -10,6 +10,7 @@ mod run_cmd;
 mod sweep_args;
 mod sweep_cmd;
 mod sweep_params;
+mod synthetic_args;
 mod timestamp;
 mod trace_cmd;
 

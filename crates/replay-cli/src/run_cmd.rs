@@ -17,10 +17,10 @@ use servesim_replay::{
 };
 use servesim_report::{RunInfo, run_page};
 use servesim_router::KvRouterConfig;
-use servesim_trace::synth::{ArrivalProcess, DelayDist, LengthDist, PrefixSharing, SyntheticSpec};
 use servesim_trace::{SimTime, TraceFormat, Workload};
 
 use crate::error::CliError;
+use crate::synthetic_args::SyntheticArgs;
 use crate::timestamp::utc_stamp;
 use crate::trace_cmd::TraceInputArgs;
 
@@ -83,30 +83,12 @@ pub(crate) struct RunArgs {
     /// planner's `report_output_dir`/`report_filename`.
     #[arg(long, value_name = "PATH")]
     pub(crate) report_html: Option<PathBuf>,
-    /// Synthetic load: prompt tokens per request.
-    #[arg(long, value_name = "N")]
-    input_tokens: Option<u32>,
-    /// Synthetic load: output tokens per request.
-    #[arg(long, value_name = "N")]
-    output_tokens: Option<u32>,
-    /// Synthetic load: number of sessions (requests when single-turn).
-    #[arg(long, value_name = "N")]
-    request_count: Option<u32>,
-    /// Synthetic load: milliseconds between session starts (0 = all at once).
-    #[arg(long, default_value_t = 1.0, value_name = "MS")]
-    arrival_interval_ms: f64,
-    /// Synthetic load: turns per session (each extends the previous context).
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    turns_per_session: u32,
-    /// Synthetic load: share of each first prompt taken from a shared prefix group, in [0, 1].
-    #[arg(long, default_value_t = 0.0, value_name = "RATIO")]
-    shared_prefix_ratio: f64,
-    /// Synthetic load: number of shared prefix groups (0 with a ratio > 0: one group).
+    #[command(flatten)]
+    pub(crate) synthetic: SyntheticArgs,
+    /// Closed loop: run the first N requests as a warm-up phase, left out of every metric
+    /// (a synthetic load generates N more than --request-count; with a trace, its first N).
     #[arg(long, default_value_t = 0, value_name = "N")]
-    num_prefix_groups: u32,
-    /// Synthetic load: delay after a turn completes before the next one, in ms.
-    #[arg(long, default_value_t = 0.0, value_name = "MS")]
-    inter_turn_delay_ms: f64,
+    warmup_requests: u32,
     /// Seed of every random choice (synthetic load, router sampling).
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -116,26 +98,6 @@ pub(crate) struct RunArgs {
 }
 
 impl RunArgs {
-    fn synthetic_flags_given(&self) -> Vec<&'static str> {
-        let mut given = Vec::new();
-        let flags: [(&str, bool); 8] = [
-            ("--input-tokens", self.input_tokens.is_some()),
-            ("--output-tokens", self.output_tokens.is_some()),
-            ("--request-count", self.request_count.is_some()),
-            ("--arrival-interval-ms", self.arrival_interval_ms != 1.0),
-            ("--turns-per-session", self.turns_per_session != 1),
-            ("--shared-prefix-ratio", self.shared_prefix_ratio != 0.0),
-            ("--num-prefix-groups", self.num_prefix_groups != 0),
-            ("--inter-turn-delay-ms", self.inter_turn_delay_ms != 0.0),
-        ];
-        for (flag, set) in flags {
-            if set {
-                given.push(flag);
-            }
-        }
-        given
-    }
-
     fn validate(&self) -> Result<(), CliError> {
         let usage = |m: String| Err(CliError::Usage(m));
         if !(self.arrival_speedup_ratio.is_finite() && self.arrival_speedup_ratio > 0.0) {
@@ -147,52 +109,19 @@ impl RunArgs {
         if self.replay_concurrency == Some(0) {
             return usage("--replay-concurrency must be ≥ 1".to_owned());
         }
-        let synthetic = self.synthetic_flags_given();
+        if self.warmup_requests > 0 && self.replay_concurrency.is_none() {
+            return usage(
+                "--warmup-requests needs closed-loop replay (--replay-concurrency)".to_owned(),
+            );
+        }
+        let synthetic = self.synthetic.given();
         match &self.trace {
             Some(_) if !synthetic.is_empty() => usage(format!(
                 "a trace file and synthetic flags ({}) are mutually exclusive",
                 synthetic.join(", ")
             )),
             Some(_) => Ok(()),
-            None => {
-                let missing: Vec<&str> = [
-                    ("--input-tokens", self.input_tokens),
-                    ("--output-tokens", self.output_tokens),
-                    ("--request-count", self.request_count),
-                ]
-                .iter()
-                .filter(|(_, v)| v.is_none())
-                .map(|(f, _)| *f)
-                .collect();
-                if !missing.is_empty() {
-                    return usage(format!(
-                        "give a trace file, or a synthetic load with --input-tokens, --output-tokens and --request-count (missing: {})",
-                        missing.join(", ")
-                    ));
-                }
-                if !(self.arrival_interval_ms.is_finite() && self.arrival_interval_ms >= 0.0) {
-                    return usage(format!(
-                        "--arrival-interval-ms must be ≥ 0, got {}",
-                        self.arrival_interval_ms
-                    ));
-                }
-                if !(0.0..=1.0).contains(&self.shared_prefix_ratio) {
-                    return usage(format!(
-                        "--shared-prefix-ratio must be in [0, 1], got {}",
-                        self.shared_prefix_ratio
-                    ));
-                }
-                if !(self.inter_turn_delay_ms.is_finite() && self.inter_turn_delay_ms >= 0.0) {
-                    return usage(format!(
-                        "--inter-turn-delay-ms must be ≥ 0, got {}",
-                        self.inter_turn_delay_ms
-                    ));
-                }
-                if self.turns_per_session == 0 || self.request_count == Some(0) {
-                    return usage("--request-count and --turns-per-session must be ≥ 1".to_owned());
-                }
-                Ok(())
-            }
+            None => self.synthetic.validate(),
         }
     }
 
@@ -214,48 +143,11 @@ impl RunArgs {
                 "skipped_lines": loaded.skipped.count,
             });
         } else {
-            let (input, output, count) = (
-                self.input_tokens.unwrap_or_default(),
-                self.output_tokens.unwrap_or_default(),
-                self.request_count.unwrap_or_default(),
-            );
-            let spec = SyntheticSpec {
-                sessions: count,
-                turns_per_session: self.turns_per_session,
-                input: LengthDist::Fixed(input),
-                followup_input: None,
-                output: LengthDist::Fixed(output),
-                arrival: if self.arrival_interval_ms == 0.0 {
-                    ArrivalProcess::Burst
-                } else {
-                    ArrivalProcess::Interval(self.arrival_interval_ms)
-                },
-                sharing: PrefixSharing {
-                    ratio: self.shared_prefix_ratio,
-                    groups: self.num_prefix_groups,
-                },
-                inter_turn_delay: if self.inter_turn_delay_ms > 0.0 {
-                    DelayDist::Constant(self.inter_turn_delay_ms)
-                } else {
-                    DelayDist::None
-                },
-                accumulate: true,
-                block_size,
-                seed: self.seed,
-            };
-            workload = spec.generate()?;
-            description = json!({
-                "synthetic": {
-                    "input_tokens": input,
-                    "output_tokens": output,
-                    "request_count": count,
-                    "arrival_interval_ms": self.arrival_interval_ms,
-                    "turns_per_session": self.turns_per_session,
-                    "shared_prefix_ratio": self.shared_prefix_ratio,
-                    "num_prefix_groups": self.num_prefix_groups,
-                    "inter_turn_delay_ms": self.inter_turn_delay_ms,
-                }
-            });
+            workload = self
+                .synthetic
+                .spec(self.warmup_requests, block_size, self.seed)
+                .generate()?;
+            description = self.synthetic.describe();
         }
         workload.normalize_start();
         workload.speed_up(self.arrival_speedup_ratio)?;
@@ -551,10 +443,11 @@ impl RunArgs {
             admission,
             seed: self.seed,
             planning,
+            warmup_requests: self.warmup_requests,
         };
         config.router_config = self.router_config(config.block_size())?;
         let (workload, workload_description) = self.workload(config.block_size())?;
-        let description = json!({
+        let mut description = json!({
             "topology": topology_description,
             "router_mode": self.router_mode.name(),
             "router_config": (self.router_mode == RouterMode::KvRouter).then(|| serde_json::to_value(&config.router_config).unwrap_or(Value::Null)),
@@ -563,6 +456,9 @@ impl RunArgs {
             "arrival_speedup_ratio": self.arrival_speedup_ratio,
             "workload": workload_description,
         });
+        if self.warmup_requests > 0 {
+            description["warmup_requests"] = self.warmup_requests.into();
+        }
         Ok(PreparedRun {
             config,
             workload,

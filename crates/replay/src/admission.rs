@@ -9,6 +9,10 @@
 //! becomes ready `delay` after the last of its dependencies completes. Ready requests are
 //! ordered by `(ready time, session, turn, id)`, so ties break deterministically.
 //!
+//! **Warm-up** (concurrency mode, `--warmup-requests W`): requests `0..W` run first, as a
+//! benchmark client's warm-up phase does; no later request is dispatched before all of them
+//! have completed, and metrics leave them out.
+//!
 //! Memory: one counter and one timestamp per request; roots are walked with a cursor over a
 //! sorted index instead of being queued up front.
 
@@ -39,10 +43,16 @@ pub(crate) struct Admission {
     latest_dep: Vec<SimTime>,
     dependants: Dependants,
     in_flight: usize,
+    /// Requests `0..warmup` are the warm-up phase.
+    warmup: u32,
+    /// Warm-up requests not completed yet.
+    warmup_left: u32,
 }
 
 impl Admission {
-    pub(crate) fn new(workload: &Workload, mode: AdmissionMode) -> Self {
+    /// Admission of `workload` in `mode`, the first `warmup` requests (by id) as a warm-up
+    /// phase (at most the workload's size).
+    pub(crate) fn new(workload: &Workload, mode: AdmissionMode, warmup: u32) -> Self {
         let n = workload.len();
         let mut missing_deps = Vec::with_capacity(n);
         let mut roots = Vec::new();
@@ -66,7 +76,14 @@ impl Admission {
             latest_dep: vec![SimTime::ZERO; n],
             dependants: workload.dependants(),
             in_flight: 0,
+            warmup: warmup.min(n as u32),
+            warmup_left: warmup.min(n as u32),
         }
+    }
+
+    /// Whether request `id` must wait for the warm-up phase to end.
+    fn held_by_warmup(&self, id: u32) -> bool {
+        self.warmup_left > 0 && id >= self.warmup
     }
 
     fn has_slot(&self) -> bool {
@@ -82,11 +99,19 @@ impl Admission {
         if !self.has_slot() {
             return None;
         }
-        let root = self.roots.get(self.cursor).map(|id| match self.mode {
-            AdmissionMode::Trace => workload.node(*id).timestamp.unwrap_or(SimTime::ZERO),
-            AdmissionMode::Concurrency(_) => SimTime::ZERO,
-        });
-        let dependent = self.ready.peek().map(|Reverse((t, ..))| *t);
+        let root = self
+            .roots
+            .get(self.cursor)
+            .filter(|id| !self.held_by_warmup(id.0))
+            .map(|id| match self.mode {
+                AdmissionMode::Trace => workload.node(*id).timestamp.unwrap_or(SimTime::ZERO),
+                AdmissionMode::Concurrency(_) => SimTime::ZERO,
+            });
+        let dependent = self
+            .ready
+            .peek()
+            .filter(|Reverse((.., id))| !self.held_by_warmup(*id))
+            .map(|Reverse((t, ..))| *t);
         match (root, dependent) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -103,15 +128,23 @@ impl Admission {
         if !self.has_slot() {
             return None;
         }
-        let root = self.roots.get(self.cursor).map(|id| {
-            let node = workload.node(*id);
-            let t = match self.mode {
-                AdmissionMode::Trace => node.timestamp.unwrap_or(SimTime::ZERO),
-                AdmissionMode::Concurrency(_) => SimTime::ZERO,
-            };
-            (t, node.session, node.turn, id.0)
-        });
-        let dependent = self.ready.peek().map(|Reverse(key)| *key);
+        let root = self
+            .roots
+            .get(self.cursor)
+            .filter(|id| !self.held_by_warmup(id.0))
+            .map(|id| {
+                let node = workload.node(*id);
+                let t = match self.mode {
+                    AdmissionMode::Trace => node.timestamp.unwrap_or(SimTime::ZERO),
+                    AdmissionMode::Concurrency(_) => SimTime::ZERO,
+                };
+                (t, node.session, node.turn, id.0)
+            });
+        let dependent = self
+            .ready
+            .peek()
+            .filter(|Reverse((.., id))| !self.held_by_warmup(*id))
+            .map(|Reverse(key)| *key);
         let take_root = match (root, dependent) {
             (Some(r), Some(d)) => r <= d,
             (Some(_), None) => true,
@@ -134,9 +167,16 @@ impl Admission {
         Some((NodeId(id), arrival))
     }
 
-    /// Records the completion of `id` at `now`, releasing the nodes waiting for it.
-    pub(crate) fn on_complete(&mut self, workload: &Workload, id: NodeId, now: SimTime) {
+    /// Records the completion of `id` at `now`, releasing the nodes waiting for it. Returns
+    /// whether this completion ended the warm-up phase.
+    pub(crate) fn on_complete(&mut self, workload: &Workload, id: NodeId, now: SimTime) -> bool {
         self.in_flight -= 1;
+        let warmup_ended = if id.0 < self.warmup {
+            self.warmup_left -= 1;
+            self.warmup_left == 0
+        } else {
+            false
+        };
         for &next in self.dependants.of(id) {
             let i = next.index();
             self.latest_dep[i] = self.latest_dep[i].max(now);
@@ -151,6 +191,7 @@ impl Admission {
                 )));
             }
         }
+        warmup_ended
     }
 
     /// Requests dispatched and not completed (including those queued in a router).
@@ -191,7 +232,7 @@ mod tests {
     #[test]
     fn trace_mode_orders_roots_and_releases_dependants() {
         let w = workload();
-        let mut a = Admission::new(&w, AdmissionMode::Trace);
+        let mut a = Admission::new(&w, AdmissionMode::Trace, 0);
         assert_eq!(a.next_time(&w), Some(SimTime::from_millis(5)));
         assert_eq!(a.pop_ready(&w, SimTime::from_millis(4)), None);
         let t5 = SimTime::from_millis(5);
@@ -219,7 +260,7 @@ mod tests {
     #[test]
     fn concurrency_mode_caps_in_flight() {
         let w = workload();
-        let mut a = Admission::new(&w, AdmissionMode::Concurrency(2));
+        let mut a = Admission::new(&w, AdmissionMode::Concurrency(2), 0);
         let t = SimTime::from_millis(1);
         assert_eq!(a.pop_ready(&w, t), Some((NodeId(0), t)));
         assert_eq!(a.pop_ready(&w, t), Some((NodeId(1), t)));
@@ -230,5 +271,22 @@ mod tests {
             a.pop_ready(&w, SimTime::from_millis(9)),
             Some((NodeId(3), SimTime::from_millis(9)))
         );
+    }
+
+    #[test]
+    fn warmup_requests_run_before_everything_else() {
+        let w = workload();
+        let mut a = Admission::new(&w, AdmissionMode::Concurrency(3), 2);
+        let t = SimTime::from_millis(1);
+        assert_eq!(a.pop_ready(&w, t), Some((NodeId(0), t)));
+        assert_eq!(a.pop_ready(&w, t), Some((NodeId(1), t)));
+        // A slot is free, but request 3 waits for the warm-up to end.
+        assert_eq!(a.pop_ready(&w, t), None);
+        assert_eq!(a.next_time(&w), None);
+        assert!(!a.on_complete(&w, NodeId(1), SimTime::from_millis(4)));
+        assert_eq!(a.pop_ready(&w, SimTime::from_millis(4)), None);
+        assert!(a.on_complete(&w, NodeId(0), SimTime::from_millis(6)));
+        let t6 = SimTime::from_millis(6);
+        assert_eq!(a.pop_ready(&w, t6), Some((NodeId(3), t6)));
     }
 }

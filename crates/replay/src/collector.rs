@@ -4,6 +4,10 @@
 //! reused prompt tokens. Inter-token gaps arrive from the engines run-length encoded and are
 //! kept as a histogram (`gap → count`), so exact ITL percentiles cost memory proportional to
 //! the number of distinct gaps.
+//!
+//! With a warm-up phase (`--warmup-requests W`), requests `0..W` are recorded but not
+//! measured: [`Collector::measured`] leaves them out, and the gap histogram and the time
+//! origin of throughputs restart when the last of them completes.
 
 use std::collections::BTreeMap;
 
@@ -40,15 +44,37 @@ pub struct RequestRecord {
 pub struct Collector {
     records: Vec<RequestRecord>,
     gaps: BTreeMap<SimTime, u64>,
+    /// Requests `0..warmup` are the warm-up phase.
+    warmup: usize,
+    /// When the measured phase began (the end of the warm-up phase).
+    origin: SimTime,
 }
 
 impl Collector {
-    /// A collector for `n` requests.
-    pub fn new(n: usize) -> Self {
+    /// A collector for `n` requests, the first `warmup` of them a warm-up phase.
+    pub fn new(n: usize, warmup: u32) -> Self {
         Collector {
             records: vec![RequestRecord::default(); n],
             gaps: BTreeMap::new(),
+            warmup: (warmup as usize).min(n),
+            origin: SimTime::ZERO,
         }
+    }
+
+    /// The warm-up phase ended at `at`: later gaps and throughputs are measured from there.
+    pub(crate) fn begin_measurement(&mut self, at: SimTime) {
+        self.gaps.clear();
+        self.origin = at;
+    }
+
+    /// When the measured phase began (0 without a warm-up phase).
+    pub fn origin(&self) -> SimTime {
+        self.origin
+    }
+
+    /// The records of measured requests (all but the warm-up phase's), by id.
+    pub fn measured(&self) -> &[RequestRecord] {
+        &self.records[self.warmup..]
     }
 
     /// The record of request `id`.

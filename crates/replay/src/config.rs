@@ -109,6 +109,9 @@ pub struct ReplayConfig {
     pub seed: u64,
     /// A scaling policy in the loop (`--planner-config`).
     pub planning: Option<crate::planning::PlanningConfig>,
+    /// Requests `0..warmup_requests` run first and are left out of every metric
+    /// (`--warmup-requests`; closed-loop admission only).
+    pub warmup_requests: u32,
 }
 
 impl ReplayConfig {
@@ -127,6 +130,7 @@ impl ReplayConfig {
             admission,
             seed,
             planning: None,
+            warmup_requests: 0,
         }
     }
 
@@ -201,6 +205,11 @@ impl ReplayConfig {
         }
         if self.admission == AdmissionMode::Concurrency(0) {
             return fail("--replay-concurrency must be ≥ 1");
+        }
+        if self.warmup_requests > 0 && self.admission == AdmissionMode::Trace {
+            return fail(
+                "--warmup-requests needs closed-loop admission (--replay-concurrency): an open-loop trace has no warm-up phase",
+            );
         }
         self.router_config.validate().map_err(router_config_error)?;
         if self.router_mode == RouterMode::KvRouter {

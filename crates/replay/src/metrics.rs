@@ -1,6 +1,7 @@
 //! Report metrics: the reference's definitions, computed exactly.
 //!
-//! Time origin 0 is the first arrival. Per request: TTFT = first token − arrival; TTST =
+//! Time origin 0 is the first arrival (the end of the warm-up phase, whose requests are left
+//! out). Per request: TTFT = first token − arrival; TTST =
 //! second − first token; TPOT = (last − first) / (output tokens − 1); E2E = last token −
 //! arrival. ITL pools every inter-token gap of every request (including zero gaps). The
 //! per-user output throughput is `1000 / gap` pooled per gap (the reference's definition),
@@ -126,7 +127,7 @@ impl SlaAttainment {
     /// Attainment of the completed requests of `collector` over `gpu_hours`.
     pub fn of(collector: &Collector, ttft_ms: f64, itl_ms: f64, gpu_hours: f64) -> SlaAttainment {
         let (mut done, mut ttft_ok, mut itl_ok, mut both) = (0u64, 0u64, 0u64, 0u64);
-        for r in collector.records() {
+        for r in collector.measured() {
             let (Some(first), Some(last)) = (r.first_token, r.completed) else {
                 continue;
             };
@@ -172,7 +173,7 @@ pub struct Metrics {
     pub total_input_tokens: u64,
     /// Sum of requested output lengths of all requests.
     pub total_output_tokens: u64,
-    /// Time of the last token, in ms.
+    /// Time of the last token, in ms (from the end of the warm-up phase, if any).
     pub duration_ms: f64,
     /// Share of prompt tokens served from the prefix cache.
     pub prefix_cache_reused_ratio: f64,
@@ -195,7 +196,8 @@ pub struct Metrics {
 impl Metrics {
     /// Computes all metrics from a finished collector.
     pub fn from_collector(collector: &Collector) -> Metrics {
-        let records = collector.records();
+        let records = collector.measured();
+        let origin = collector.origin();
         // Differences in integer microseconds first, then milliseconds: no float noise.
         let span = |from: SimTime, to: SimTime| to.saturating_sub(from).as_millis_f64();
         let (mut ttft, mut ttst, mut tpot, mut e2e, mut aiperf) =
@@ -213,7 +215,7 @@ impl Metrics {
                 ttst.push(span(first, second));
             }
             if let Some(last) = r.completed {
-                duration = duration.max(last.as_millis_f64());
+                duration = duration.max(span(origin, last));
                 e2e.push(span(r.arrival, last));
                 if r.output_tokens > 1 {
                     let decode = span(first, last);

@@ -62,6 +62,7 @@ proptest! {
             admission: concurrency.map_or(AdmissionMode::Trace, AdmissionMode::Concurrency),
             seed,
             planning: None,
+            warmup_requests: 0,
         };
         let outcome = replay(&workload, &config, &mut NoObserver).unwrap();
         prop_assert_eq!(outcome.metrics.completed_requests, workload.len() as u64);

@@ -46,6 +46,7 @@ fn disaggregated(prefill: u32, decode: u32, bandwidth_gbps: f64, mode: RouterMod
         admission: AdmissionMode::Trace,
         seed: 42,
         planning: None,
+        warmup_requests: 0,
     }
 }
 

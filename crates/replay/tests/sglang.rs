@@ -106,6 +106,7 @@ fn disaggregated_sglang_workers_complete_every_request() {
         admission: AdmissionMode::Trace,
         seed: 42,
         planning: None,
+        warmup_requests: 0,
     };
     let outcome = run(&w, &config);
     assert_eq!(outcome.metrics.completed_requests, 1000);

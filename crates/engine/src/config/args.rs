@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use servesim_perf::MixedCost;
 
-use super::kinds::{EngineType, PerfModelKind, PreemptionMode, WorkerType};
+use super::kinds::{
+    EngineType, KvCacheDtype, Limit, PerfModelKind, PreemptionMode, WeightDtype, WorkerType,
+};
 use super::sglang::SglangArgs;
+use super::trtllm::TrtllmArgs;
 use crate::error::EngineError;
 use crate::spec::AcceptRates;
 
@@ -20,25 +23,41 @@ use crate::spec::AcceptRates;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineArgs {
-    /// `vllm` (default) or `sglang`.
+    /// `vllm` (default), `sglang` or `trtllm`.
     pub engine_type: EngineType,
     /// KV capacity in blocks. `None` (absent or `null`, the default) derives it: under a
-    /// per-GPU timing model (`analytical`, `aic-db`) from the GPU memory of `aic_system`
-    /// (× vLLM's default `gpu_memory_utilization` 0.9), less the weights of `aic_model_path`
-    /// per GPU and fixed reserves, over the KV bytes per token per GPU and the block size;
-    /// otherwise the reference's 16384 blocks for vLLM, and for SGLang the same 1,048,576
-    /// tokens in pages of any size.
+    /// per-GPU timing model (`analytical`, `aic-db`) by the backend's memory rule from the
+    /// GPU memory of `aic_system`, `gpu_memory_utilization`, the weights of `aic_model_path`
+    /// per GPU, activation and runtime reserves and the KV bytes per token of
+    /// `kv_cache_dtype` (docs/engine.md, "Memory"); otherwise the reference's 16384 blocks of
+    /// 64 tokens, the same 1,048,576 tokens in pages of any size for the other engines.
     pub num_gpu_blocks: Option<u64>,
-    /// Tokens per KV block; 0 means the engine's default (64 for vLLM).
-    pub block_size: u32,
-    /// Most sequences running at once (default 256; `null` = limited only by the token budget).
-    pub max_num_seqs: Option<u32>,
-    /// Token budget of one pass (default 8192; `null` = unlimited).
-    pub max_num_batched_tokens: Option<u32>,
+    /// Tokens per KV block (≥ 1); absent: the engine's default (64 for vLLM, as the
+    /// reference's mocker; 1 for SGLang; 32 for TensorRT-LLM).
+    pub block_size: Option<u32>,
+    /// Most sequences running at once (vLLM `max_num_seqs`, SGLang `max_running_requests`,
+    /// TensorRT-LLM `max_batch_size`); `null` = limited only by the token budget. Absent: the
+    /// backend's default (docs/engine.md, "Backend defaults"); 256 without a per-GPU model.
+    pub max_num_seqs: Limit,
+    /// Token budget of one pass (vLLM `max_num_batched_tokens`, TensorRT-LLM
+    /// `max_num_tokens`); `null` = unlimited. Absent: the backend's default; 8192 without a
+    /// per-GPU model.
+    pub max_num_batched_tokens: Limit,
     /// Reuse cached KV blocks across requests with equal prefixes (default true).
     pub enable_prefix_caching: bool,
-    /// Split long prompts across passes (default true).
-    pub enable_chunked_prefill: bool,
+    /// Split long prompts across passes (absent: true, TensorRT-LLM false).
+    pub enable_chunked_prefill: Option<bool>,
+    /// KV-cache format: `auto` (the backend's rule), `bf16`, `fp16`, `fp8`, `fp8_e4m3`,
+    /// `fp8_e5m2`. Sets the KV bytes per token and with them the derived capacity.
+    pub kv_cache_dtype: KvCacheDtype,
+    /// Share of GPU memory the engine may use: vLLM `gpu_memory_utilization` (default 0.9),
+    /// SGLang `mem_fraction_static` (default: SGLang's rule from GPU memory, chunk size and
+    /// TP), TensorRT-LLM `free_gpu_memory_fraction` of the memory left after weights and
+    /// activations (default 0.9). In `(0, 1]`.
+    pub gpu_memory_utilization: Option<f64>,
+    /// Projection-weight format when the checkpoint's name does not say it (`bf16`, `fp16`,
+    /// `fp8`, `fp4`): an engine quantising on load.
+    pub weight_dtype: Option<WeightDtype>,
     /// `lifo` (default) or `fifo`.
     pub preemption_mode: PreemptionMode,
     /// Divides every pass time (≤ 0 means 1).
@@ -59,8 +78,10 @@ pub struct EngineArgs {
     pub planner_profile_data: Option<PathBuf>,
     /// Timing model; default: `interpolated` if a profile is given, else `polynomial`.
     pub perf_model: Option<PerfModelKind>,
-    /// How a pass that prefills and decodes is priced: `additive` (default) or `fused`.
-    pub mixed_pass_cost: MixedCost,
+    /// How a pass that prefills and decodes is priced: `fused` (one forward pass, as the
+    /// engines run it; the default under a per-GPU model) or `additive` (prefill time plus
+    /// decode time: the reference's rule, the default otherwise).
+    pub mixed_pass_cost: Option<MixedCost>,
     /// AIConfigurator backend (`vllm`, `sglang`, `trtllm`).
     pub aic_backend: Option<String>,
     /// GPU system name, e.g. `h200_sxm`.
@@ -94,6 +115,8 @@ pub struct EngineArgs {
     pub router_queue_policy: Option<String>,
     /// SGLang scheduler options (only with `engine_type: sglang`).
     pub sglang: Option<SglangArgs>,
+    /// TensorRT-LLM scheduler options (only with `engine_type: trtllm`).
+    pub trtllm: Option<TrtllmArgs>,
     /// Speculative decoding (MTP): draft tokens per decode step, 1–5 (absent: off).
     pub aic_nextn: Option<u32>,
     /// Conditional acceptance probability of each draft token, as a comma-separated string
@@ -116,11 +139,14 @@ impl Default for EngineArgs {
         EngineArgs {
             engine_type: EngineType::Vllm,
             num_gpu_blocks: None,
-            block_size: 0,
-            max_num_seqs: Some(256),
-            max_num_batched_tokens: Some(8192),
+            block_size: None,
+            max_num_seqs: Limit::Default,
+            max_num_batched_tokens: Limit::Default,
             enable_prefix_caching: true,
-            enable_chunked_prefill: true,
+            enable_chunked_prefill: None,
+            kv_cache_dtype: KvCacheDtype::Auto,
+            gpu_memory_utilization: None,
+            weight_dtype: None,
             preemption_mode: PreemptionMode::Lifo,
             speedup_ratio: 1.0,
             decode_speedup_ratio: 1.0,
@@ -131,7 +157,7 @@ impl Default for EngineArgs {
             is_decode: None,
             planner_profile_data: None,
             perf_model: None,
-            mixed_pass_cost: MixedCost::Additive,
+            mixed_pass_cost: None,
             aic_backend: None,
             aic_system: None,
             aic_backend_version: None,
@@ -146,6 +172,7 @@ impl Default for EngineArgs {
             reasoning: None,
             router_queue_policy: None,
             sglang: None,
+            trtllm: None,
             aic_nextn: None,
             aic_nextn_accept_rates: None,
             enable_local_indexer: None,
@@ -193,14 +220,30 @@ impl EngineArgs {
     }
 
     /// The effective block size: `block_size`, or for SGLang `sglang.page_size` (which must
-    /// agree with it), else the engine's default (64 for vLLM, 1 for SGLang).
+    /// agree with it), else the engine's default (64 for vLLM, 1 for SGLang, 32 for
+    /// TensorRT-LLM).
     pub fn effective_block_size(&self) -> Result<u32, EngineError> {
+        if self.block_size == Some(0) {
+            return Err(EngineError::config(
+                "block_size",
+                "must be ≥ 1 tokens (omit it for the engine's default)",
+            ));
+        }
         match (self.engine_type, &self.sglang) {
-            (EngineType::Vllm, _) if self.block_size == 0 => Ok(64),
-            (EngineType::Vllm, _) => Ok(self.block_size),
+            (EngineType::Vllm, _) => Ok(self.block_size.unwrap_or(64)),
+            (EngineType::Trtllm, _) => Ok(self.block_size.unwrap_or(32)),
             (EngineType::Sglang, Some(sglang)) => sglang.page_size(self.block_size),
             (EngineType::Sglang, None) => SglangArgs::default().page_size(self.block_size),
         }
+    }
+
+    /// Whether the timing model is a per-GPU one (`analytical`, `aic-db`): then the
+    /// backend's memory rule and defaults apply, as on the real engine.
+    pub fn per_gpu_model(&self) -> bool {
+        matches!(
+            self.perf_model_kind(),
+            PerfModelKind::Analytical | PerfModelKind::AicDb
+        )
     }
 
     /// The timing model kind these arguments select: `perf_model` if given, else

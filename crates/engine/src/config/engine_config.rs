@@ -1,7 +1,9 @@
 //! [`EngineConfig`]: a validated engine configuration, what engines are built from.
 
 use super::kinds::{EngineType, PreemptionMode, WorkerType};
+use super::memory::MemoryPlan;
 use super::sglang::SglangConfig;
+use super::trtllm::TrtllmConfig;
 use crate::spec::SpecConfig;
 
 /// A validated engine configuration with every default applied.
@@ -11,6 +13,8 @@ pub struct EngineConfig {
     pub engine_type: EngineType,
     /// SGLang scheduler settings (`Some` exactly when `engine_type` is SGLang).
     pub sglang: Option<SglangConfig>,
+    /// TensorRT-LLM scheduler settings (`Some` exactly when `engine_type` is TensorRT-LLM).
+    pub trtllm: Option<TrtllmConfig>,
     /// Speculative decoding, when on.
     pub speculative: Option<SpecConfig>,
     /// Seed of the engine's random draws (speculative decoding); a harness derives one per
@@ -20,7 +24,8 @@ pub struct EngineConfig {
     pub block_size: u32,
     /// KV capacity in blocks.
     pub num_gpu_blocks: u64,
-    /// Most sequences running at once (never more than the token budget).
+    /// Most sequences running at once (vLLM and TensorRT-LLM: never more than the token
+    /// budget; SGLang: `max_running_requests`, `u32::MAX` when unlimited).
     pub max_num_seqs: u32,
     /// Token budget per pass (`u32::MAX` when unlimited).
     pub max_num_batched_tokens: u32,
@@ -40,6 +45,8 @@ pub struct EngineConfig {
     pub kv_bytes_per_token: Option<u64>,
     /// KV transfer bandwidth in GB/s, when given.
     pub kv_transfer_bandwidth_gbps: Option<f64>,
+    /// How the backend's memory rule sized the KV cache (derived capacities only).
+    pub memory: Option<MemoryPlan>,
 }
 
 impl EngineConfig {
@@ -60,14 +67,10 @@ impl EngineConfig {
             .map_or(self.max_num_batched_tokens, |s| s.chunked_prefill_size)
     }
 
-    /// Most requests running at once: `max_num_seqs` for vLLM; SGLang has no such limit
-    /// (`u32::MAX`).
+    /// Most requests running at once: `max_num_seqs` for vLLM and TensorRT-LLM
+    /// (`max_batch_size`), `max_running_requests` for SGLang (`u32::MAX`: no limit).
     pub fn max_running(&self) -> u32 {
-        if self.sglang.is_some() {
-            u32::MAX
-        } else {
-            self.max_num_seqs
-        }
+        self.max_num_seqs
     }
 
     /// The effective configuration as JSON, for reports (`null` means unlimited).
@@ -99,6 +102,14 @@ impl EngineConfig {
             (value.as_object_mut(), self.timing.describe())
         {
             map.extend(timing);
+        }
+        if let Some(map) = value.as_object_mut() {
+            if let Some(trtllm) = &self.trtllm {
+                map.insert("trtllm".into(), serde_json::json!(trtllm));
+            }
+            if let Some(memory) = &self.memory {
+                map.insert("memory".into(), serde_json::json!(memory));
+            }
         }
         value
     }

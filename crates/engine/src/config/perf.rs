@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use servesim_perf::{Deployment, InterpolatedModel, PerfModel, PolynomialModel};
+use servesim_perf::{DType, Deployment, InterpolatedModel, ModelArch, PerfModel, PolynomialModel};
 
 use super::args::EngineArgs;
 use super::kinds::{EngineType, PerfModelKind};
@@ -13,8 +13,10 @@ use crate::error::EngineError;
 
 impl EngineArgs {
     /// The model, GPU, backend and parallel layout of the `aic_*` keys (`None` without
-    /// `aic_model_path`). Defaults as the reference's: system `h200_sxm`, backend `vllm`,
-    /// TP 1, attention DP 1, MoE sizes from `tp × attention_dp = moe_tp × moe_ep`.
+    /// `aic_model_path`). Defaults as the reference's: system `h200_sxm`, backend the
+    /// engine's, TP 1, attention DP 1, MoE sizes from `tp × attention_dp = moe_tp × moe_ep`.
+    /// Weights are stored as `weight_dtype` says (else as the checkpoint's name says), the
+    /// KV cache as [`EngineArgs::kv_dtype`] resolves `kv_cache_dtype`.
     ///
     /// ```
     /// use servesim_engine::EngineArgs;
@@ -30,11 +32,8 @@ impl EngineArgs {
         let backend = self
             .aic_backend
             .as_deref()
-            .unwrap_or(match self.engine_type {
-                EngineType::Vllm => "vllm",
-                EngineType::Sglang => "sglang",
-            });
-        Deployment::new(
+            .unwrap_or(self.engine_type.name());
+        let mut deployment = Deployment::new(
             model,
             self.aic_system.as_deref().unwrap_or("h200_sxm"),
             backend,
@@ -43,7 +42,6 @@ impl EngineArgs {
             self.aic_moe_ep_size,
             self.aic_attention_dp_size.unwrap_or(1),
         )
-        .map(Some)
         .map_err(|e| {
             let key = match e {
                 servesim_perf::PerfError::UnknownSystem { .. } => "aic_system",
@@ -52,7 +50,35 @@ impl EngineArgs {
                 _ => "aic_model_path",
             };
             EngineError::config(key, e.to_string())
-        })
+        })?;
+        if let Some(dtype) = self.weight_dtype {
+            deployment.arch.quantize_weights(dtype.dtype());
+        }
+        let kv_dtype = self.kv_dtype(&deployment.arch);
+        Ok(Some(deployment.with_kv_dtype(kv_dtype)))
+    }
+
+    /// The KV-cache format for `arch`: `kv_cache_dtype` when given, else the engine's rule for
+    /// `auto` — vLLM stores the activation dtype (bf16), SGLang and TensorRT-LLM the
+    /// checkpoint's KV quantisation ([`ModelArch::kv_dtype`]: FP8 for NVIDIA ModelOpt
+    /// releases).
+    ///
+    /// ```
+    /// use servesim_engine::EngineArgs;
+    /// use servesim_perf::{DType, ModelArch};
+    /// let arch = ModelArch::resolve("nvidia/Llama-3.3-70B-Instruct-FP8")?;
+    /// let vllm = EngineArgs::from_json("{}")?;
+    /// let trtllm = EngineArgs::from_json(r#"{"engine_type": "trtllm"}"#)?;
+    /// assert_eq!((vllm.kv_dtype(&arch), trtllm.kv_dtype(&arch)), (DType::Bf16, DType::Fp8));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kv_dtype(&self, arch: &ModelArch) -> DType {
+        self.kv_cache_dtype
+            .dtype()
+            .unwrap_or(match self.engine_type {
+                EngineType::Vllm => DType::Bf16,
+                EngineType::Sglang | EngineType::Trtllm => arch.kv_dtype,
+            })
     }
 
     /// Builds the timing model these arguments select.

@@ -108,9 +108,32 @@ fn aic_keys_select_the_analytical_model_and_derive_kv() {
         "aic_model_path": "meta-llama/Llama-3.1-8B", "aic_tp_size": 1}"#;
     let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
     assert_eq!(config.timing.model_name(), "analytical");
-    // (141 GiB × 0.9 − 16.06 GB weights − 3.5 GiB) / 128 KiB per token / 64 per block.
-    assert_eq!(config.num_gpu_blocks, 888_360 / 64);
+    // vLLM's rule: (143,259 MiB usable × 0.9 − 16.06 GB weights − 0.78 GiB activations of an
+    // 8192-token pass − 1.47 GiB of 1024 sampled rows − 0.25 GiB) / 128 KiB = 888,460 tokens.
+    assert_eq!(config.num_gpu_blocks, 888_460 / 64);
     assert_eq!(config.kv_bytes_per_token, Some(131_072));
+    let memory = config.memory.clone().unwrap();
+    assert_eq!(
+        (memory.rule, memory.fraction, memory.kv_tokens),
+        ("vllm", 0.9, 888_460)
+    );
+    // vLLM serve's defaults on a ≥ 70 GiB GPU, and one fused pass for mixed batches.
+    assert_eq!(
+        (config.max_num_seqs, config.max_num_batched_tokens),
+        (1024, 8192)
+    );
+    assert_eq!(config.timing.describe()["mixed_pass_cost"], "fused");
+    // An FP8 KV cache halves the bytes per token and doubles the tokens.
+    let fp8 = r#"{"aic_system": "h200_sxm", "aic_model_path": "llama-3.1-8b",
+        "kv_cache_dtype": "fp8"}"#;
+    let config = EngineArgs::from_json(fp8).unwrap().resolve().unwrap();
+    assert_eq!(config.kv_bytes_per_token, Some(65_536));
+    assert_eq!(config.num_gpu_blocks, 1_776_921 / 64);
+    // A smaller memory share leaves less KV.
+    let half = r#"{"aic_system": "h200_sxm", "aic_model_path": "llama-3.1-8b",
+        "gpu_memory_utilization": 0.5}"#;
+    let config = EngineArgs::from_json(half).unwrap().resolve().unwrap();
+    assert_eq!(config.num_gpu_blocks, 6719);
     // Given values win.
     let json = r#"{"aic_model_path": "llama-3.1-8b", "num_gpu_blocks": 100,
         "kv_bytes_per_token": 7}"#;
@@ -183,7 +206,10 @@ fn sglang_keys_and_defaults() {
         .resolve()
         .unwrap();
     let sglang = config.sglang.clone().unwrap();
-    assert_eq!(sglang, SglangArgs::default().resolve(1).unwrap());
+    assert_eq!(
+        sglang,
+        SglangArgs::default().resolve(1, 8192, None).unwrap()
+    );
     assert_eq!(
         (
             sglang.page_size,
@@ -276,4 +302,75 @@ fn legacy_worker_flags() {
     assert_eq!(args.effective_worker_type().unwrap(), WorkerType::Prefill);
     let args = EngineArgs::from_json(r#"{"worker_type": "decode"}"#).unwrap();
     assert_eq!(args.resolve().unwrap().worker_type, WorkerType::Decode);
+}
+
+#[test]
+fn each_backend_sizes_its_kv_by_its_own_rule() {
+    let resolve = |json: &str| EngineArgs::from_json(json).unwrap().resolve().unwrap();
+    let model = r#""aic_system": "h100_sxm", "aic_model_path": "nvidia/Llama-3.3-70B-Instruct-FP8", "aic_tp_size": 2"#;
+    // TensorRT-LLM: ModelOpt's FP8 KV under `auto`, 32-token blocks, its serve defaults,
+    // chunked context off; 0.9 of what weights, an 8192-token pass and the runtime leave.
+    let trt = resolve(&format!(r#"{{"engine_type": "trtllm", {model}}}"#));
+    let memory = trt.memory.clone().unwrap();
+    assert_eq!(
+        (memory.rule, memory.kv_dtype),
+        ("trtllm", servesim_perf::DType::Fp8)
+    );
+    assert_eq!(trt.kv_bytes_per_token, Some(80 * 2 * 8 * 128));
+    assert_eq!(trt.block_size, 32);
+    assert_eq!((trt.max_num_seqs, trt.max_num_batched_tokens), (2048, 8192));
+    assert!(!trt.enable_chunked_prefill);
+    assert_eq!(trt.num_gpu_blocks, memory.kv_tokens / 32);
+    // 35.9 GiB of weights per GPU leave about 38 GiB of KV: ~500k FP8 tokens.
+    assert!(
+        (480_000..520_000).contains(&memory.kv_tokens),
+        "{}",
+        memory.kv_tokens
+    );
+    // vLLM keeps a bf16 cache for the same checkpoint unless told otherwise.
+    let vllm = resolve(&format!("{{{model}}}"));
+    assert_eq!(vllm.memory.unwrap().kv_dtype, servesim_perf::DType::Bf16);
+    // SGLang: its static fraction, its chunk size on an 80 GB GPU, and a running limit
+    // from the pool.
+    let sglang = resolve(&format!(r#"{{"engine_type": "sglang", {model}}}"#));
+    let memory = sglang.memory.clone().unwrap();
+    assert_eq!((memory.rule, memory.fraction), ("sglang", 0.834));
+    let opts = sglang.sglang.clone().unwrap();
+    assert_eq!(opts.chunked_prefill_size, 8192);
+    assert_eq!(opts.max_running_requests, Some(sglang.max_running()));
+    assert!((2048..=4096).contains(&sglang.max_running()));
+}
+
+#[test]
+fn memory_and_format_keys_are_checked() {
+    let cases = [
+        (
+            r#"{"block_size": 0}"#,
+            "field `block_size`: must be ≥ 1 tokens",
+        ),
+        (
+            r#"{"gpu_memory_utilization": 1.5}"#,
+            "field `gpu_memory_utilization`: must be in (0, 1], got 1.5",
+        ),
+        (
+            r#"{"aic_model_path": "llama-3.1-8b", "kv_cache_dtype": "fp8", "kv_bytes_per_token": 131072}"#,
+            "field `kv_bytes_per_token`: 131072 contradicts `kv_cache_dtype` (llama-3.1-8b stores 65536 bytes per token in fp8)",
+        ),
+        (
+            r#"{"trtllm": {"capacity_scheduler_policy": "MAX_UTILIZATION"}}"#,
+            "field `trtllm`: applies only to `engine_type: trtllm`",
+        ),
+        (r#"{"kv_cache_dtype": "int4"}"#, "unknown variant `int4`"),
+    ];
+    assert_rejected(&cases);
+    // A given KV size drives the derived capacity (an FP8 cache by its byte count).
+    let json = r#"{"aic_system": "h200_sxm", "aic_model_path": "llama-3.1-8b",
+        "kv_bytes_per_token": 65536}"#;
+    let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
+    assert_eq!(config.num_gpu_blocks, 1_776_921 / 64);
+    // Weights quantised on load leave more room.
+    let json = r#"{"aic_system": "h200_sxm", "aic_model_path": "llama-3.1-8b",
+        "weight_dtype": "fp8"}"#;
+    let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
+    assert!(config.memory.unwrap().weights_gib < 8.5);
 }

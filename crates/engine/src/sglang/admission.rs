@@ -11,6 +11,8 @@
 //!   waits for the next pass — unless it is the first of the batch.
 //! * **Chunk tokens** (`chunked_prefill_size`): a request with more new tokens than are left
 //!   is truncated to whole pages and finished over the next passes, ahead of anyone else.
+//! * **Requests** (`max_running_requests`, the engine's `max_num_seqs`): the running batch
+//!   with this pass's admissions never exceeds it.
 //!
 //! `new_token_ratio` is the [`NewTokenRatio`](super::ratio::NewTokenRatio) of the engine.
 
@@ -67,7 +69,12 @@ impl SglangScheduler {
         if self.opts.schedule_policy == SchedulePolicy::Lpm {
             policy::order_lpm(&mut self.waiting, &self.reqs, &self.cache, self.page);
         }
+        let max_running = self.config.max_running() as usize;
         while let Some(&slot) = self.waiting.front() {
+            // `max_running_requests` bounds the running batch with this pass's admissions.
+            if self.running.len() + usize::from(self.chunked.is_some()) >= max_running {
+                break;
+            }
             if !self.try_admit(slot, &mut budget)
                 || self.tokens_left(&budget) <= 0.0
                 || budget.input <= 0

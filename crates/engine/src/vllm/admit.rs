@@ -1,4 +1,9 @@
-//! Admission: which waiting requests a vLLM step starts, and how many prompt tokens each.
+//! Admission: which waiting requests a step starts, and how many prompt tokens each.
+//!
+//! vLLM admits optimistically — a request needs blocks for this step's chunk only, and KV
+//! pressure is resolved later by preemption. TensorRT-LLM's `GUARANTEED_NO_EVICT` admits a
+//! request only if the blocks it needs to completion fit beside those every running request
+//! is guaranteed, so nothing is ever preempted.
 
 use servesim_perf::PrefillChunk;
 
@@ -42,8 +47,25 @@ impl VllmScheduler {
                 if !self.config.enable_chunked_prefill && remaining > budget && fresh_request {
                     break;
                 }
-                let chunk = remaining.min(budget);
+                let chunk = self.chunk_for(remaining, budget);
+                if chunk == 0 {
+                    break;
+                }
                 (cached + chunk, chunk)
+            };
+            // GUARANTEED_NO_EVICT: the blocks to completion must fit beside every running
+            // request's, and the first request that does not fit stops admission.
+            let lifetime = if self.no_evict {
+                let seq = self.seq(slot);
+                let lifetime =
+                    u64::from(seq.input_tokens + seq.output_tokens).div_ceil(u64::from(self.block));
+                if self.reserved_blocks + lifetime > self.config.num_gpu_blocks {
+                    self.waiting_blocked = true;
+                    break;
+                }
+                lifetime
+            } else {
+                0
             };
             // A transferred request decodes in this very pass: leave room for its block.
             let extra = u64::from(transferred && target.is_multiple_of(self.block));
@@ -54,8 +76,10 @@ impl VllmScheduler {
             self.waiting.pop_front();
             let order = self.next_order;
             self.next_order += 1;
+            self.reserved_blocks += lifetime;
             let seq = self.seq_mut(slot);
             seq.order = order;
+            seq.reserved = lifetime;
             seq.reused.get_or_insert(cached);
             let (input, total_now) = (seq.input_tokens, seq.total_tokens());
             if fresh_request {

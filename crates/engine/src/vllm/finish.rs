@@ -55,6 +55,8 @@ impl VllmScheduler {
             Phase::Waiting => return,
         }
         self.free_blocks(slot);
+        let reserved = std::mem::take(&mut self.seq_mut(slot).reserved);
+        self.reserved_blocks -= reserved;
         let seq = self.seq_mut(slot);
         seq.phase = Phase::Waiting;
         seq.preemptions += 1;
@@ -80,6 +82,7 @@ impl VllmScheduler {
     ) {
         self.free_blocks(slot);
         if let Some(seq) = self.seqs.remove(slot) {
+            self.reserved_blocks -= seq.reserved;
             out.signals.push(Signal {
                 request: seq.id,
                 at,

@@ -42,7 +42,7 @@ use servesim_trace::{BlockHash, SimTime, content_id};
 use self::decode_set::DecodeSet;
 use self::seq::{Draft, Phase, Seq, is_decoding};
 use crate::chain::chain_passes;
-use crate::config::{EngineConfig, WorkerType};
+use crate::config::{CapacityPolicy, EngineConfig, WorkerType};
 use crate::error::EngineError;
 use crate::fpm::{ForwardPassMetrics, QueueSums};
 use crate::kv::{KvCache, KvUsage};
@@ -91,6 +91,14 @@ pub struct VllmScheduler {
     drafts: Vec<Draft>,
     /// Sum of the drafts' blocks.
     draft_blocks: u64,
+    /// TensorRT-LLM's `GUARANTEED_NO_EVICT`: blocks every running request may still need to
+    /// reach completion are reserved at admission.
+    no_evict: bool,
+    /// Blocks reserved to completion by running requests (`no_evict` only).
+    reserved_blocks: u64,
+    /// Truncated prefill chunks are a multiple of this many tokens (TensorRT-LLM chunks in
+    /// whole KV blocks; vLLM in single tokens).
+    chunk_unit: u32,
 }
 
 impl VllmScheduler {
@@ -107,7 +115,6 @@ impl VllmScheduler {
             kv: KvCache::new(config.num_gpu_blocks),
             decode: DecodeSet::new(block),
             block,
-            config,
             seqs: Slots::default(),
             next_epoch: 0,
             waiting: VecDeque::new(),
@@ -125,6 +132,23 @@ impl VllmScheduler {
             chunks: Vec::new(),
             chunk_slots: Vec::new(),
             last_fpm: ForwardPassMetrics::default(),
+            no_evict: config
+                .trtllm
+                .as_ref()
+                .is_some_and(|t| t.capacity_scheduler_policy == CapacityPolicy::GuaranteedNoEvict),
+            reserved_blocks: 0,
+            chunk_unit: if config.trtllm.is_some() { block } else { 1 },
+            config,
+        }
+    }
+
+    /// The largest chunk of a prompt with `remaining` tokens to compute that fits `budget`:
+    /// all of it, else the budget rounded down to whole chunk units (0: none fits).
+    fn chunk_for(&self, remaining: u32, budget: u32) -> u32 {
+        if remaining <= budget {
+            remaining
+        } else {
+            budget / self.chunk_unit * self.chunk_unit
         }
     }
 
@@ -180,6 +204,13 @@ impl VllmScheduler {
         }
         if self.in_flight != self.waiting.len() + self.running() {
             return Err("in-flight count out of sync".to_owned());
+        }
+        let reserved: u64 = self.seqs.iter().map(|s| s.reserved).sum();
+        if reserved != self.reserved_blocks || reserved > self.config.num_gpu_blocks {
+            return Err(format!(
+                "{reserved} blocks reserved by sequences, {} counted, {} in the cache",
+                self.reserved_blocks, self.config.num_gpu_blocks
+            ));
         }
         Ok(())
     }
@@ -256,7 +287,10 @@ impl Scheduler for VllmScheduler {
             let slot = self.prefilling[i];
             let seq = self.seq(slot);
             let before = seq.kv_len;
-            let chunk = (seq.total_tokens() - before).min(budget);
+            let chunk = self.chunk_for(seq.total_tokens() - before, budget);
+            if chunk == 0 {
+                break;
+            }
             if self.try_allocate(slot, before + chunk) {
                 self.chunks.push(PrefillChunk {
                     new_tokens: chunk,

@@ -48,6 +48,8 @@ pub(crate) struct Seq {
     pub(crate) preemptions: u32,
     /// Time of the last token produced (for the gap after a preemption).
     pub(crate) last_token: SimTime,
+    /// Blocks reserved to completion under TensorRT-LLM's `GUARANTEED_NO_EVICT` (0 otherwise).
+    pub(crate) reserved: u64,
 }
 
 /// Live counters of a decoding sequence at some step.
@@ -77,6 +79,7 @@ impl Seq {
             reused: None,
             preemptions: 0,
             last_token: SimTime::ZERO,
+            reserved: 0,
         }
     }
 

@@ -54,13 +54,13 @@ pub fn signal_times(trace: &Trace, id: u64) -> Vec<(SignalKind, u64)> {
 }
 
 /// Runs `request` alone through `engine` from time 0, pass by pass.
-pub fn alone<E: Scheduler>(engine: &mut E, request: EngineRequest) -> Trace {
+pub fn alone<E: Scheduler + ?Sized>(engine: &mut E, request: EngineRequest) -> Trace {
     simulate(engine, vec![(SimTime::ZERO, request)], false, |_, _| {})
 }
 
 /// A 20,000-token prompt (blocks of `block` tokens) with the default 8192-token pass budget
 /// takes three passes, 8192 + 8192 + 3616 tokens, priced one after the other.
-pub fn check_chunked_20k<E: Scheduler>(engine: &mut E, block: u32) {
+pub fn check_chunked_20k<E: Scheduler + ?Sized>(engine: &mut E, block: u32) {
     engine
         .enqueue(request_with_block(1, 20_000, 2, 9, block))
         .unwrap();
@@ -75,7 +75,7 @@ pub fn check_chunked_20k<E: Scheduler>(engine: &mut E, block: u32) {
 
 /// Steps `engine` from time 0 until a first token: the prompt tokens of each pass, and the
 /// time of the first token.
-pub fn passes_to_first_token<E: Scheduler>(engine: &mut E) -> (Vec<u64>, SimTime) {
+pub fn passes_to_first_token<E: Scheduler + ?Sized>(engine: &mut E) -> (Vec<u64>, SimTime) {
     let mut out = PassOutput::default();
     let mut now = SimTime::ZERO;
     let mut chunks = Vec::new();
@@ -89,7 +89,7 @@ pub fn passes_to_first_token<E: Scheduler>(engine: &mut E) -> (Vec<u64>, SimTime
 
 /// Two identical 2048-token prompts a second apart (blocks of `block` tokens): the second
 /// finds all but its last token cached and prefills one token, `T_p(1)`.
-pub fn check_full_prompt_hit<E: Scheduler>(engine: &mut E, block: u32) {
+pub fn check_full_prompt_hit<E: Scheduler + ?Sized>(engine: &mut E, block: u32) {
     let later = SimTime::from_secs(1);
     let trace = simulate(
         engine,
@@ -128,7 +128,7 @@ pub struct Trace {
 /// when the clock reaches them, passes run back to back. With `fast`, decode runs are
 /// chained with `run_until` up to the next arrival; otherwise one `step` per pass.
 /// `check` runs after every call.
-pub fn simulate<E: Scheduler>(
+pub fn simulate<E: Scheduler + ?Sized>(
     engine: &mut E,
     mut arrivals: Vec<(SimTime, EngineRequest)>,
     fast: bool,

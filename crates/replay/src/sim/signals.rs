@@ -76,8 +76,12 @@ impl Sim<'_, '_> {
                 }
                 let done = *record;
                 self.pools[pool].router.on_finished(request, at);
-                self.admission
-                    .on_complete(self.workload, NodeId(request.0 as u32), at);
+                let warmup_ended =
+                    self.admission
+                        .on_complete(self.workload, NodeId(request.0 as u32), at);
+                if warmup_ended {
+                    self.collector.begin_measurement(at);
+                }
                 self.completed += 1;
                 self.counts.completions += 1;
                 if let Some(planning) = &mut self.planning {

@@ -54,13 +54,46 @@ pub enum LengthDist {
         /// Standard deviation.
         std: f64,
     },
+    /// Uniform integers in `[min, max]` (`uniform:800,1000`): what benchmark clients' random
+    /// datasets draw ([`LengthDist::random_range`]).
+    Uniform {
+        /// Shortest length (≥ 1).
+        min: u32,
+        /// Longest length (≥ `min`).
+        max: u32,
+    },
 }
 
 impl LengthDist {
+    /// The lengths `vllm bench serve --dataset-name random --random-range-ratio R` (before
+    /// vLLM 0.8.5), SGLang's `bench_serving` and InferenceMAX draw for a nominal length `L`:
+    /// uniform integers in `[⌊R·L⌋, L]` (at least 1); `R ≥ 1` means exactly `L`.
+    ///
+    /// ```
+    /// use servesim_trace::synth::LengthDist;
+    /// assert_eq!(LengthDist::random_range(1024, 0.8), LengthDist::Uniform { min: 819, max: 1024 });
+    /// assert_eq!(LengthDist::random_range(1024, 1.0), LengthDist::Fixed(1024));
+    /// assert_eq!(LengthDist::random_range(1024, 0.0), LengthDist::Uniform { min: 1, max: 1024 });
+    /// ```
+    pub fn random_range(length: u32, ratio: f64) -> LengthDist {
+        let length = length.max(1);
+        if ratio >= 1.0 {
+            return LengthDist::Fixed(length);
+        }
+        let min = (f64::from(length) * ratio.max(0.0)).floor() as u32;
+        LengthDist::Uniform {
+            min: min.clamp(1, length),
+            max: length,
+        }
+    }
+
     /// Draws one length.
     pub fn sample(&self, rng: &mut impl Rng) -> u32 {
         let x = match *self {
             LengthDist::Fixed(n) => return n.max(1),
+            LengthDist::Uniform { min, max } => {
+                return rng.random_range(min.max(1)..=max.max(min).max(1));
+            }
             LengthDist::Normal { mean, std } => {
                 Normal::new(mean, std).map_or(mean, |d| d.sample(rng))
             }
@@ -79,6 +112,7 @@ impl LengthDist {
         match *self {
             LengthDist::Fixed(n) => f64::from(n),
             LengthDist::Normal { mean, .. } | LengthDist::LogNormal { mean, .. } => mean,
+            LengthDist::Uniform { min, max } => (f64::from(min) + f64::from(max)) / 2.0,
         }
     }
 }
@@ -102,8 +136,20 @@ impl FromStr for LengthDist {
                     std: *std,
                 })
             }
+            ("uniform", [min, max])
+                if *min >= 1.0
+                    && min.fract() == 0.0
+                    && max.fract() == 0.0
+                    && min <= max
+                    && *max <= f64::from(u32::MAX) =>
+            {
+                Ok(LengthDist::Uniform {
+                    min: *min as u32,
+                    max: *max as u32,
+                })
+            }
             _ => Err(format!(
-                "invalid length `{text}`: expected N ≥ 1, normal:MEAN,STD or lognormal:MEAN,STD"
+                "invalid length `{text}`: expected N ≥ 1, normal:MEAN,STD, lognormal:MEAN,STD or uniform:MIN,MAX (integers, 1 ≤ MIN ≤ MAX)"
             )),
         }
     }
@@ -115,6 +161,7 @@ impl fmt::Display for LengthDist {
             LengthDist::Fixed(n) => write!(f, "{n}"),
             LengthDist::Normal { mean, std } => write!(f, "normal:{mean},{std}"),
             LengthDist::LogNormal { mean, std } => write!(f, "lognormal:{mean},{std}"),
+            LengthDist::Uniform { min, max } => write!(f, "uniform:{min},{max}"),
         }
     }
 }
@@ -275,6 +322,29 @@ mod tests {
         assert!((mean - 1000.0).abs() < 20.0, "lognormal mean {mean}");
         let d: LengthDist = "normal:50,100".parse().unwrap();
         assert!((0..1000).all(|_| d.sample(&mut rng) >= 1));
+    }
+
+    #[test]
+    fn uniform_lengths_cover_their_range_evenly() {
+        let mut rng = Pcg64::seed_from_u64(7);
+        let d: LengthDist = "uniform:819,1024".parse().unwrap();
+        assert_eq!(d, LengthDist::random_range(1024, 0.8));
+        assert_eq!(d.to_string(), "uniform:819,1024");
+        assert_eq!(d.mean(), 921.5);
+        let draws: Vec<u32> = (0..40_000).map(|_| d.sample(&mut rng)).collect();
+        assert!(draws.iter().all(|&n| (819..=1024).contains(&n)));
+        assert!(draws.contains(&819) && draws.contains(&1024));
+        let mean = draws.iter().map(|&n| f64::from(n)).sum::<f64>() / draws.len() as f64;
+        assert!((mean - 921.5).abs() < 1.0, "uniform mean {mean}");
+        for bad in ["uniform:0,5", "uniform:6,5", "uniform:1.5,5", "uniform:5"] {
+            assert!(bad.parse::<LengthDist>().is_err(), "{bad}");
+        }
+        // A ratio of 0 still never draws an empty prompt; a one-token range is fixed.
+        assert_eq!(
+            LengthDist::random_range(10, 0.0),
+            LengthDist::Uniform { min: 1, max: 10 }
+        );
+        assert_eq!(LengthDist::random_range(1, 0.5).sample(&mut rng), 1);
     }
 
     #[test]
