@@ -90,7 +90,9 @@ impl AnalyticalCoster {
     fn gemm_curve(&self, dtype: DType) -> &Roofline {
         match dtype {
             DType::Bf16 => &self.calibration.gemm_bf16,
-            DType::Fp8 | DType::Fp4 => &self.calibration.gemm_fp8,
+            DType::Fp8 => &self.calibration.gemm_fp8,
+            DType::Fp8Block => &self.calibration.gemm_fp8_block,
+            DType::Fp4 | DType::Mxfp4 => &self.calibration.gemm_fp4,
         }
     }
 }
@@ -159,12 +161,11 @@ impl OpCoster for AnalyticalCoster {
 
     fn generation_attention_ms(&self, a: &AttnShape, batch: u32, keys: f64) -> f64 {
         let (flops, bytes) = generation_attention_work(a, batch, keys);
-        self.calibration.generation_attention.ms(
-            flops,
-            bytes,
-            self.system.bf16_flops,
-            self.system.mem_bw,
-        )
+        let curve = match a.kv_dtype {
+            DType::Bf16 => &self.calibration.generation_attention,
+            _ => &self.calibration.generation_attention_fp8,
+        };
+        curve.ms(flops, bytes, self.system.bf16_flops, self.system.mem_bw)
     }
 
     fn all_reduce_ms(&self, elements: u64, gpus: u32) -> f64 {
@@ -194,7 +195,9 @@ impl OpCoster for AnalyticalCoster {
         let curve = match m.dtype {
             DType::Bf16 => &self.calibration.moe_bf16,
             DType::Fp8 => &self.calibration.moe_fp8,
+            DType::Fp8Block => &self.calibration.moe_fp8_block,
             DType::Fp4 => &self.calibration.moe_fp4,
+            DType::Mxfp4 => &self.calibration.moe_mxfp4,
         };
         curve.ms(flops, bytes, self.system.flops(m.dtype), self.system.mem_bw)
     }

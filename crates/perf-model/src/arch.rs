@@ -8,14 +8,22 @@ use std::fmt;
 
 /// Numeric format of weights, activations or the KV cache.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum DType {
     /// bfloat16 (2 bytes).
     Bf16,
-    /// 8-bit floating point (1 byte; per-tensor or 128×128 block scales).
+    /// 8-bit floating point with per-tensor (or per-channel) scales (1 byte): NVIDIA ModelOpt
+    /// checkpoints, engines quantising on load, FP8 KV caches.
     Fp8,
-    /// 4-bit floating point (MXFP4 / NVFP4; half a byte plus scales).
+    /// 8-bit floating point with 128×128 block scales (1 byte): DeepSeek's and Qwen's FP8
+    /// releases. Its GEMMs run other kernels than per-tensor FP8.
+    Fp8Block,
+    /// NVFP4: 4-bit floating point with one FP8 scale per 16 elements (NVIDIA ModelOpt
+    /// checkpoints); Blackwell multiplies it natively.
     Fp4,
+    /// MXFP4: 4-bit floating point with one power-of-two scale per 32 elements (gpt-oss, AMD's
+    /// releases). Its experts run other kernels than NVFP4 (bf16 activations on Hopper).
+    Mxfp4,
 }
 
 impl DType {
@@ -24,26 +32,30 @@ impl DType {
     pub fn bytes(self) -> f64 {
         match self {
             DType::Bf16 => 2.0,
-            DType::Fp8 => 1.0,
-            DType::Fp4 => 0.5,
+            DType::Fp8 | DType::Fp8Block => 1.0,
+            DType::Fp4 | DType::Mxfp4 => 0.5,
         }
     }
 
     /// Bytes per stored weight element, scale factors included: NVFP4 keeps one FP8 scale per
-    /// 16 elements (+1/16 byte); FP8's per-tensor or 128×128-block scales are negligible.
+    /// 16 elements (+1/16 byte), MXFP4 one per 32 (+1/32 byte); FP8's per-tensor or
+    /// 128×128-block scales are negligible.
     pub fn storage_bytes(self) -> f64 {
         match self {
             DType::Fp4 => 0.5 + 1.0 / 16.0,
+            DType::Mxfp4 => 0.5 + 1.0 / 32.0,
             other => other.bytes(),
         }
     }
 
-    /// The name used in tables and output (`bf16`, `fp8`, `fp4`).
+    /// The name used in tables and output (`bf16`, `fp8`, `fp8_block`, `fp4`, `mxfp4`).
     pub fn as_str(self) -> &'static str {
         match self {
             DType::Bf16 => "bf16",
             DType::Fp8 => "fp8",
+            DType::Fp8Block => "fp8_block",
             DType::Fp4 => "fp4",
+            DType::Mxfp4 => "mxfp4",
         }
     }
 }

@@ -136,18 +136,23 @@ impl Deployment {
     }
 
     /// Peak activation bytes per GPU of a forward pass over `tokens` tokens that samples
-    /// `rows` of them, as an engine's memory profiling run sees it: the residual stream, its
-    /// normalised copy and the widest layer (attention projections or the MLP's gate/up output and activation,
-    /// the experts' share of the routed tokens under expert parallelism) live at once, in
-    /// bf16, plus the sampler's fp32 logits and two temporaries per sampled row over the
-    /// whole vocabulary.
+    /// `rows` of them, as an engine's memory profiling run sees it (the allocator's peak,
+    /// not a sum). The forward pass peaks with the residual stream, its normalised copy and
+    /// the widest layer live at once (attention projections or the MLP's gate/up output and
+    /// activation, the experts' share of the routed tokens under expert parallelism), in
+    /// bf16. The sampler runs after the forward pass has freed those, beside the final hidden
+    /// states: fp32 logits and two temporaries per sampled row over the whole vocabulary
+    /// (vLLM's `profile_run`: `_dummy_run`, then `_dummy_sampler_run`).
     ///
     /// ```
     /// use servesim_perf::Deployment;
     /// let d = Deployment::new("llama-3.1-8b", "h100_sxm", "vllm", 1, None, None, 1)?;
-    /// // 8192 tokens: 2·(2·4096 + 3·14336)·8192 B; 1024 rows: 3·4·128256·1024 B.
-    /// let expected = 2.0 * 8192.0 * (2.0 * 4096.0 + 3.0 * 14336.0) + 12.0 * 128_256.0 * 1024.0;
-    /// assert_eq!(d.activation_bytes(8192, 1024), expected);
+    /// // 8192 tokens: 2·(2·4096 + 3·14336)·8192 B forward; the sampler over 1024 rows,
+    /// // 3·4·128256·1024 B, beside 2·4096·8192 B of hidden states.
+    /// let forward: f64 = 2.0 * 8192.0 * (2.0 * 4096.0 + 3.0 * 14336.0);
+    /// let sampler = 12.0 * 128_256.0 * 1024.0 + 2.0 * 4096.0 * 8192.0;
+    /// assert_eq!(d.activation_bytes(8192, 1024), forward.max(sampler));
+    /// assert_eq!(d.activation_bytes(8192, 256), forward);
     /// # Ok::<(), servesim_perf::PerfError>(())
     /// ```
     pub fn activation_bytes(&self, tokens: u32, rows: u32) -> f64 {
@@ -175,9 +180,9 @@ impl Deployment {
                 + 3.0 * f64::from(moe.shared_inter) / f64::from(p.tp)
         });
         let widest = attention.max(dense).max(experts);
-        let stream = 2.0 * t * (2.0 * h + widest);
-        let logits = 12.0 * f64::from(arch.vocab) * f64::from(rows);
-        stream + logits
+        let forward = 2.0 * t * (2.0 * h + widest);
+        let sampler = 12.0 * f64::from(arch.vocab) * f64::from(rows) + 2.0 * t * h;
+        forward.max(sampler)
     }
 
     /// Memory each GPU's collective library keeps for this layout (NCCL buffers and, at

@@ -54,6 +54,8 @@ struct Quantization {
     quant_method: String,
     /// ModelOpt's KV-cache quantisation (`FP8`), when the checkpoint ships KV scales.
     kv_cache_quant_algo: Option<String>,
+    /// Block shape of block-scaled weights (`[128, 128]`).
+    weight_block_size: Option<Vec<u32>>,
 }
 
 fn invalid(source: &str, message: impl Into<String>) -> PerfError {
@@ -98,8 +100,17 @@ impl ModelArch {
             .unwrap_or_default();
         let model_type = raw.model_type.to_ascii_lowercase();
         let is_deepseek = model_type.starts_with("deepseek") || raw.kv_lora_rank.is_some();
+        let block_scaled = raw
+            .quantization_config
+            .as_ref()
+            .is_some_and(|q| q.weight_block_size.is_some());
+        let fp8 = if block_scaled {
+            DType::Fp8Block
+        } else {
+            DType::Fp8
+        };
         let gemm_dtype = match quant.as_str() {
-            "fp8" => DType::Fp8,
+            "fp8" => fp8,
             "modelopt_fp4" | "nvfp4" => DType::Fp4,
             _ => DType::Bf16,
         };
@@ -179,8 +190,9 @@ impl ModelArch {
                     shared_inter,
                     dense_layers: raw.first_k_dense_replace.unwrap_or(0),
                     expert_dtype: match quant.as_str() {
-                        "mxfp4" | "nvfp4" | "modelopt_fp4" => DType::Fp4,
-                        "fp8" => DType::Fp8,
+                        "nvfp4" | "modelopt_fp4" => DType::Fp4,
+                        "mxfp4" => DType::Mxfp4,
+                        "fp8" => fp8,
                         _ => DType::Bf16,
                     },
                     bias: model_type == "gpt_oss",

@@ -85,19 +85,28 @@ fn normalise(name: &str) -> String {
         .map_or(base, |(_, entry)| (*entry).to_owned())
 }
 
+/// Organisations whose FP8 releases use 128×128 block scales (the others' are per-tensor or
+/// per-channel, as NVIDIA ModelOpt's and Red Hat's).
+const BLOCK_FP8_ORGS: [&str; 5] = ["qwen", "deepseek-ai", "zai-org", "moonshotai", "minimaxai"];
+
 /// The weight format a checkpoint's name declares, as NVIDIA, AMD and model vendors name
-/// their quantised releases: `…-FP8` → FP8, `…-FP4` / `…-NVFP4` / `…-MXFP4` → FP4.
+/// their quantised releases: `…-FP8` → FP8 (block-scaled from the organisations that publish
+/// it so), `…-FP4` / `…-NVFP4` → NVFP4, `…-MXFP4` → MXFP4.
 fn named_weight_dtype(name: &str) -> Option<DType> {
-    let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
-    let base = base.replace('_', "-");
+    let lower = name.to_ascii_lowercase();
+    let base = lower.rsplit('/').next().unwrap_or(&lower).replace('_', "-");
     let parts: Vec<&str> = base.split('-').collect();
-    if parts
-        .iter()
-        .any(|p| matches!(*p, "fp4" | "nvfp4" | "mxfp4"))
-    {
+    let org = lower.split_once('/').map_or("", |(org, _)| org);
+    if parts.contains(&"mxfp4") {
+        Some(DType::Mxfp4)
+    } else if parts.iter().any(|p| matches!(*p, "fp4" | "nvfp4")) {
         Some(DType::Fp4)
     } else if parts.contains(&"fp8") {
-        Some(DType::Fp8)
+        Some(if BLOCK_FP8_ORGS.contains(&org) {
+            DType::Fp8Block
+        } else {
+            DType::Fp8
+        })
     } else {
         None
     }
@@ -260,7 +269,7 @@ mod tests {
             "ModelOpt checkpoints ship FP8 KV scales"
         );
         let moe = ModelArch::resolve("Qwen/Qwen3-30B-A3B-FP8").unwrap();
-        assert_eq!(moe.moe.map(|m| m.expert_dtype), Some(DType::Fp8));
+        assert_eq!(moe.moe.map(|m| m.expert_dtype), Some(DType::Fp8Block));
         assert_eq!(
             moe.kv_dtype,
             DType::Bf16,
@@ -281,7 +290,7 @@ mod tests {
         assert_eq!(fp8.kv_dtype, DType::Fp8);
         // DeepSeek's FP4 releases quantise the experts, not the latent attention.
         let ds = ModelArch::resolve("nvidia/DeepSeek-R1-0528-FP4-V2").unwrap();
-        assert_eq!(ds.gemm_dtype, DType::Fp8);
+        assert_eq!(ds.gemm_dtype, DType::Fp8Block);
         assert_eq!(ds.moe.map(|m| m.expert_dtype), Some(DType::Fp4));
         let amd = ModelArch::resolve("amd/DeepSeek-R1-0528-MXFP4-Preview").unwrap();
         assert_eq!(amd.kv_dtype, DType::Bf16);

@@ -38,8 +38,10 @@ impl GpuSystem {
     /// wider one (FP4 weights on Hopper are dequantised to FP8/BF16 arithmetic).
     pub fn flops(&self, dtype: DType) -> f64 {
         match dtype {
-            DType::Fp4 if self.fp4_flops > 0.0 => self.fp4_flops,
-            DType::Fp4 | DType::Fp8 if self.fp8_flops > 0.0 => self.fp8_flops,
+            DType::Fp4 | DType::Mxfp4 if self.fp4_flops > 0.0 => self.fp4_flops,
+            DType::Fp4 | DType::Mxfp4 | DType::Fp8 | DType::Fp8Block if self.fp8_flops > 0.0 => {
+                self.fp8_flops
+            }
             _ => self.bf16_flops,
         }
     }

@@ -116,9 +116,11 @@ pub enum WeightDtype {
     Fp16,
     /// FP8 (per-tensor or block-scaled).
     Fp8,
-    /// FP4 (NVFP4 or MXFP4).
-    #[serde(alias = "nvfp4", alias = "mxfp4")]
+    /// NVFP4 (NVIDIA ModelOpt's FP4).
+    #[serde(alias = "nvfp4")]
     Fp4,
+    /// MXFP4 (gpt-oss's and AMD's FP4).
+    Mxfp4,
 }
 
 impl WeightDtype {
@@ -128,6 +130,7 @@ impl WeightDtype {
             WeightDtype::Bf16 | WeightDtype::Fp16 => DType::Bf16,
             WeightDtype::Fp8 => DType::Fp8,
             WeightDtype::Fp4 => DType::Fp4,
+            WeightDtype::Mxfp4 => DType::Mxfp4,
         }
     }
 }

@@ -61,7 +61,8 @@ impl EngineArgs {
     /// The KV-cache format for `arch`: `kv_cache_dtype` when given, else the engine's rule for
     /// `auto` — vLLM stores the activation dtype (bf16), SGLang and TensorRT-LLM the
     /// checkpoint's KV quantisation ([`ModelArch::kv_dtype`]: FP8 for NVIDIA ModelOpt
-    /// releases).
+    /// releases); TensorRT-LLM quantising weights to FP8 or FP4 itself (`weight_dtype`, as
+    /// `trtllm-bench build --quantization` does) quantises the KV cache to FP8 with them.
     ///
     /// ```
     /// use servesim_engine::EngineArgs;
@@ -73,10 +74,12 @@ impl EngineArgs {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn kv_dtype(&self, arch: &ModelArch) -> DType {
+        let quantized = self.weight_dtype.is_some_and(|w| w.dtype() != DType::Bf16);
         self.kv_cache_dtype
             .dtype()
             .unwrap_or(match self.engine_type {
                 EngineType::Vllm => DType::Bf16,
+                EngineType::Trtllm if quantized => DType::Fp8,
                 EngineType::Sglang | EngineType::Trtllm => arch.kv_dtype,
             })
     }

@@ -108,14 +108,15 @@ fn aic_keys_select_the_analytical_model_and_derive_kv() {
         "aic_model_path": "meta-llama/Llama-3.1-8B", "aic_tp_size": 1}"#;
     let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
     assert_eq!(config.timing.model_name(), "analytical");
-    // vLLM's rule: (143,259 MiB usable × 0.9 − 16.06 GB weights − 0.78 GiB activations of an
-    // 8192-token pass − 1.47 GiB of 1024 sampled rows − 0.25 GiB) / 128 KiB = 888,460 tokens.
-    assert_eq!(config.num_gpu_blocks, 888_460 / 64);
+    // vLLM's rule: (143,259 MiB usable × 0.9 − 16.06 GB weights − 1.53 GiB peak of sampling
+    // 1024 rows beside an 8192-token pass's hidden states (above its 0.78 GiB forward peak) −
+    // 0.25 GiB) / 128 KiB = 894,348 tokens.
+    assert_eq!(config.num_gpu_blocks, 894_348 / 64);
     assert_eq!(config.kv_bytes_per_token, Some(131_072));
     let memory = config.memory.clone().unwrap();
     assert_eq!(
         (memory.rule, memory.fraction, memory.kv_tokens),
-        ("vllm", 0.9, 888_460)
+        ("vllm", 0.9, 894_348)
     );
     // vLLM serve's defaults on a ≥ 70 GiB GPU, and one fused pass for mixed batches.
     assert_eq!(
@@ -128,12 +129,13 @@ fn aic_keys_select_the_analytical_model_and_derive_kv() {
         "kv_cache_dtype": "fp8"}"#;
     let config = EngineArgs::from_json(fp8).unwrap().resolve().unwrap();
     assert_eq!(config.kv_bytes_per_token, Some(65_536));
-    assert_eq!(config.num_gpu_blocks, 1_776_921 / 64);
+    assert_eq!(config.num_gpu_blocks, 1_788_697 / 64);
     // A smaller memory share leaves less KV.
     let half = r#"{"aic_system": "h200_sxm", "aic_model_path": "llama-3.1-8b",
         "gpu_memory_utilization": 0.5}"#;
     let config = EngineArgs::from_json(half).unwrap().resolve().unwrap();
-    assert_eq!(config.num_gpu_blocks, 6719);
+    // (143,259 MiB × 0.5 − 16.06 GB − 1.53 GiB − 0.25 GiB) / 128 KiB / 64.
+    assert_eq!(config.num_gpu_blocks, 6811);
     // Given values win.
     let json = r#"{"aic_model_path": "llama-3.1-8b", "num_gpu_blocks": 100,
         "kv_bytes_per_token": 7}"#;
@@ -367,7 +369,7 @@ fn memory_and_format_keys_are_checked() {
     let json = r#"{"aic_system": "h200_sxm", "aic_model_path": "llama-3.1-8b",
         "kv_bytes_per_token": 65536}"#;
     let config = EngineArgs::from_json(json).unwrap().resolve().unwrap();
-    assert_eq!(config.num_gpu_blocks, 1_776_921 / 64);
+    assert_eq!(config.num_gpu_blocks, 1_788_697 / 64);
     // Weights quantised on load leave more room.
     let json = r#"{"aic_system": "h200_sxm", "aic_model_path": "llama-3.1-8b",
         "weight_dtype": "fp8"}"#;

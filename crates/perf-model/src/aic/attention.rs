@@ -38,8 +38,8 @@ pub(crate) struct SliceKey {
 pub(crate) fn format_name(dtype: DType) -> &'static str {
     match dtype {
         DType::Bf16 => "bfloat16",
-        DType::Fp8 => "fp8",
-        DType::Fp4 => "fp4",
+        DType::Fp8 | DType::Fp8Block => "fp8",
+        DType::Fp4 | DType::Mxfp4 => "fp4",
     }
 }
 

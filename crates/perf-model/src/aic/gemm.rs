@@ -75,13 +75,14 @@ impl Format {
     }
 }
 
-/// Table names tried for a weight format, in order: FP8 checkpoints are block-scaled
-/// (`fp8_block`) where the table has them, per-tensor (`fp8`) otherwise.
+/// Table names tried for a weight format, in order: block-scaled FP8 reads `fp8_block`
+/// where the table has it, per-tensor `fp8` otherwise.
 fn table_names(dtype: DType) -> &'static [&'static str] {
     match dtype {
         DType::Bf16 => &["bfloat16"],
-        DType::Fp8 => &["fp8_block", "fp8"],
-        DType::Fp4 => &["nvfp4"],
+        DType::Fp8 => &["fp8"],
+        DType::Fp8Block => &["fp8_block", "fp8"],
+        DType::Fp4 | DType::Mxfp4 => &["nvfp4"],
     }
 }
 

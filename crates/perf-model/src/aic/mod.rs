@@ -301,8 +301,8 @@ fn load_mla(
     let kv = format_name(shape.attention.kv_dtype);
     let (preferred, fallback) = match shape.dtype {
         DType::Bf16 => ("bfloat16", None),
-        DType::Fp8 => ("fp8_block", Some("fp8")),
-        DType::Fp4 => ("nvfp4", None),
+        DType::Fp8 | DType::Fp8Block => ("fp8_block", Some("fp8")),
+        DType::Fp4 | DType::Mxfp4 => ("nvfp4", None),
     };
     let load = |gemm: &'static str| {
         let context_key = ModuleKey {

@@ -33,12 +33,13 @@ const OTHER_KERNELS: [&str; 3] = [
 const GEMMS: u64 = 3;
 
 /// AIConfigurator's expert formats for a weight format, preferred first: FP8 checkpoints are
-/// block-scaled (DeepSeek), FP4 ones MXFP4 with bf16 activations (gpt-oss).
+/// block-scaled (DeepSeek), MXFP4 ones run with bf16 activations (gpt-oss).
 fn format_names(dtype: DType) -> &'static [&'static str] {
     match dtype {
         DType::Bf16 => &["bfloat16"],
-        DType::Fp8 => &["fp8_block", "fp8"],
-        DType::Fp4 => &["w4a16_mxfp4", "nvfp4"],
+        DType::Fp8 | DType::Fp8Block => &["fp8_block", "fp8"],
+        DType::Fp4 => &["nvfp4", "w4a16_mxfp4"],
+        DType::Mxfp4 => &["w4a16_mxfp4", "nvfp4"],
     }
 }
 

@@ -405,7 +405,7 @@ fn gemm_shapes_not_collected_borrow_utilisation() {
     let err = GemmTable::load(
         &sources,
         GpuSystem::by_name("h200_sxm").unwrap(),
-        &[(1, 1, DType::Fp8)],
+        &[(1, 1, DType::Fp8Block)],
     )
     .unwrap_err();
     assert!(
