@@ -5,6 +5,7 @@
 //! non-zero exit code.
 
 mod error;
+mod parallel;
 mod perf_cmd;
 mod run_cmd;
 mod sweep_args;
@@ -13,6 +14,7 @@ mod sweep_params;
 mod synthetic_args;
 mod timestamp;
 mod trace_cmd;
+mod validate_cmd;
 
 use std::process::ExitCode;
 
@@ -41,6 +43,9 @@ enum Command {
     /// Replay a grid of configurations in parallel (`--param NAME=VALUES`) and tabulate the
     /// results as CSV, JSONL and an HTML plot; `sweep merge` joins the shards of a grid.
     Sweep(Box<sweep_args::SweepArgs>),
+    /// Replay measured serving benchmarks (a CSV table per source) and report the error of
+    /// TTFT, TPOT and throughput per row, backend and GPU.
+    Validate(validate_cmd::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +65,6 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Trace(command) => trace_cmd::run(*command),
         Command::Perf(command) => perf_cmd::run(command),
         Command::Sweep(args) => sweep_cmd::run(&args),
+        Command::Validate(args) => validate_cmd::run(&args),
     }
 }

@@ -2,11 +2,9 @@
 //! `servesim sweep merge`: put the shards of a grid back together.
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::Value;
 use servesim_replay::NoObserver;
@@ -16,6 +14,7 @@ use servesim_replay::sweep::{
 use servesim_report::{RunInfo, run_page, sweep_page};
 
 use crate::error::CliError;
+use crate::parallel::{progress_bar, thread_pool};
 use crate::run_cmd::{RunArgs, write_output};
 use crate::sweep_args::{MergeArgs, SweepArgs, SweepCommand};
 use crate::sweep_params::{Binding, apply};
@@ -63,16 +62,7 @@ pub(crate) fn run(args: &SweepArgs) -> Result<(), CliError> {
             apply(&base_argv, &pairs).map(|run| (index, point, run))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if jobs == 0 {
-        return Err(CliError::Usage("--jobs must be at least 1".to_owned()));
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| CliError::Usage(format!("--jobs {jobs}: {e}")))?;
+    let (pool, jobs) = thread_pool(args.jobs)?;
     let bar = progress_bar(planned.len(), args.run.quiet);
     let started = Instant::now();
     let rows: Vec<Result<SweepRow, CliError>> = pool.install(|| {
@@ -160,18 +150,6 @@ fn describe_point(point: &[(String, Value)]) -> String {
         .map(|(n, v)| format!("{n}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn progress_bar(runs: usize, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(runs as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} runs")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
 }
 
 /// The command line, for the sweep page's header.

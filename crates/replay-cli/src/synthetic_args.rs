@@ -21,8 +21,8 @@ pub(crate) struct SyntheticArgs {
     #[arg(long, value_name = "N")]
     pub(crate) request_count: Option<u32>,
     /// Synthetic load: draw each prompt and output length uniformly from [⌊R·L⌋, L], as
-    /// `vllm bench serve --dataset-name random`, SGLang's bench_serving and InferenceMAX do
-    /// (1 = fixed lengths).
+    /// SGLang's bench_serving, InferenceMAX and vLLM's random dataset before 0.8.5 do (1 =
+    /// fixed lengths; newer vLLM spreads ±R·L around L instead).
     #[arg(long, default_value_t = 1.0, value_name = "R")]
     pub(crate) random_range_ratio: f64,
     /// Synthetic load: milliseconds between session starts (0 = all at once).

@@ -21,6 +21,7 @@ pub mod report;
 mod sim;
 pub mod sweep;
 mod transfer;
+pub mod validate;
 
 pub use admission::AdmissionMode;
 pub use collector::{Collector, RequestRecord};
