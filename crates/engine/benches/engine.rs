@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use servesim_engine::{
     EngineArgs, EngineRequest, EngineType, KvCache, Limit, PassOutput, RadixCache, RequestId,
-    Scheduler, SglangArgs, SglangScheduler, VllmScheduler,
+    Scheduler, SeqBlocks, SglangArgs, SglangScheduler, VllmScheduler,
 };
 use servesim_trace::{BlockHash, BlockHasher, SimTime};
 
@@ -167,14 +167,16 @@ fn bench_prefix_lookup(c: &mut Criterion) {
     let mut hasher = BlockHasher::new(64);
     let mut hashes: Vec<BlockHash> = Vec::new();
     hasher.push_run(1, 200 * 64, &mut hashes);
-    kv.acquire(&hashes, 0).expect("fits");
+    kv.acquire(&hashes, 0, &mut SeqBlocks::all_shared())
+        .expect("fits");
     // Fill the rest of the cache with unrelated cached blocks.
     for i in 0..80u64 {
         let mut h = BlockHasher::new(64);
         let mut other = Vec::new();
         h.push_run(1000 + i, 200 * 64, &mut other);
-        if kv.acquire(&other, 0).is_ok() {
-            kv.release(&other);
+        let mut blocks = SeqBlocks::all_shared();
+        if kv.acquire(&other, 0, &mut blocks).is_ok() {
+            kv.release(&other, &mut blocks);
         }
     }
     c.bench_function("engine/prefix_lookup_200", |b| {

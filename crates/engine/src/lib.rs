@@ -57,7 +57,7 @@ pub use config::{
 };
 pub use error::EngineError;
 pub use fpm::{ForwardPassMetrics, Moments};
-pub use kv::{AcquireCost, KvCache, KvEvent, KvUsage, OutOfBlocks, Residency};
+pub use kv::{AcquireCost, KvCache, KvEvent, KvUsage, OutOfBlocks, Residency, SeqBlocks};
 pub use output::{PassOutput, Signal, SignalKind, TokenRun, TokenTally};
 pub use request::{EngineRequest, RequestId};
 pub use scheduler::Scheduler;

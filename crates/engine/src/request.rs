@@ -40,6 +40,10 @@ pub struct EngineRequest {
     pub hasher: BlockHasher,
     /// Content identity of the generated tokens.
     pub output_content: u64,
+    /// Leading full blocks of the sequence (prompt, then output) that another request may
+    /// share; the blocks after them are private (`servesim_trace::Sharing`) and the engine
+    /// keeps them out of its hash index. `u32::MAX` (the constructors' default): all may be.
+    pub shared_blocks: u32,
 }
 
 impl EngineRequest {
@@ -69,7 +73,15 @@ impl EngineRequest {
             prompt_hashes,
             hasher,
             output_content: servesim_trace::content_id(UNIFORM_OUTPUT_NS, id.0),
+            shared_blocks: u32::MAX,
         }
+    }
+
+    /// The same request with only its first `blocks` full blocks shareable (see
+    /// [`EngineRequest::shared_blocks`]).
+    pub fn with_shared_blocks(mut self, blocks: u32) -> Self {
+        self.shared_blocks = blocks;
+        self
     }
 
     /// The error saying why this request can never be served.
@@ -109,6 +121,7 @@ impl EngineRequest {
             prompt_hashes: prompt.hashes,
             hasher: prompt.hasher,
             output_content: prompt.output_content,
+            shared_blocks: u32::MAX,
         }
     }
 }

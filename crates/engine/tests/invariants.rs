@@ -1,6 +1,7 @@
 //! Property tests of both engine cores, with and without speculative decoding: KV blocks
-//! conserved, no request lost or duplicated, time monotone, and fast-forwarded passes
-//! identical to stepping pass by pass.
+//! conserved, no request lost or duplicated, time monotone, fast-forwarded passes
+//! identical to stepping pass by pass, and private blocks kept out of the index changing
+//! nothing.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -326,8 +327,67 @@ fn fast_forward_equals_stepping<E: Scheduler + Clone>(
     Ok(())
 }
 
+/// Leading blocks of each request another request shares: a request's prompt is one run
+/// of its group's content, so it shares `min(own, other's)` full blocks with each other
+/// request of its group; everything after the longest such overlap (its generated output
+/// included) is private.
+fn shared_blocks(arrivals: &[(SimTime, EngineRequest)], block: u32, groups: &[u64]) -> Vec<u32> {
+    arrivals
+        .iter()
+        .map(|(_, r)| {
+            let own = r.input_tokens / block;
+            let group = groups[r.id.0 as usize];
+            arrivals
+                .iter()
+                .filter(|(_, o)| o.id != r.id && groups[o.id.0 as usize] == group)
+                .map(|(_, o)| own.min(o.input_tokens / block))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// Keeping private blocks out of the hash index changes nothing an engine reports: the
+/// same passes, tokens, preemptions and KV usage as indexing every block.
+fn private_blocks_change_nothing(
+    engine: VllmScheduler,
+    requests: &Requests,
+) -> Result<(), TestCaseError> {
+    let (mut indexed, mut private) = (engine.clone(), engine);
+    let block = indexed.config().block_size;
+    let all = arrivals(requests, block, &indexed);
+    let groups: Vec<u64> = requests.iter().map(|r| r.3).collect();
+    let shared = shared_blocks(&all, block, &groups);
+    let split: Vec<(SimTime, EngineRequest)> = all
+        .iter()
+        .zip(&shared)
+        .map(|((at, r), &n)| (*at, r.clone().with_shared_blocks(n)))
+        .collect();
+    let a = simulate(&mut indexed, all, true, |_, _| {});
+    let b = simulate(&mut private, split, true, |e, _| {
+        e.check_invariants()
+            .expect("invariants hold with private blocks");
+    });
+    prop_assert_eq!(&a.signals, &b.signals);
+    prop_assert_eq!(&a.gaps, &b.gaps);
+    prop_assert_eq!(a.passes, b.passes);
+    prop_assert_eq!(indexed.kv_usage(), private.kv_usage());
+    prop_assert_eq!(indexed.last_metrics(), private.last_metrics());
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn vllm_private_blocks_change_nothing(case in vllm_case()) {
+        private_blocks_change_nothing(build_vllm(&case), &case.requests)?;
+    }
+
+    #[test]
+    fn trtllm_private_blocks_change_nothing(case in vllm_case(), no_evict in any::<bool>()) {
+        private_blocks_change_nothing(build_trtllm(&case, no_evict), &case.requests)?;
+    }
 
     #[test]
     fn vllm_every_request_completes_once_and_kv_is_conserved(case in vllm_case()) {

@@ -46,6 +46,7 @@ fn warm_router(workers: u32) -> KvRouter {
                 input_tokens: 92 * 64,
                 output_tokens: 100,
                 block_hashes: &hashes,
+                shared_blocks: u32::MAX,
             };
             router.route(&request, SimTime::ZERO);
             if r % 2 == 0 {
@@ -68,6 +69,7 @@ fn bench_route(c: &mut Criterion) {
             input_tokens: 200 * 64,
             output_tokens: 100,
             block_hashes: &prompt,
+            shared_blocks: u32::MAX,
         };
         group.bench_function(BenchmarkId::new("kv_route_decision", workers), |b| {
             b.iter(|| {

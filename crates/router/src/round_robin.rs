@@ -16,7 +16,9 @@ use crate::route::{RouteRequest, Routed, Router, WorkerId};
 /// let mut rr = RoundRobin::default();
 /// rr.add_worker(WorkerId(0), SimTime::ZERO);
 /// rr.add_worker(WorkerId(1), SimTime::ZERO);
-/// let req = RouteRequest { id: RequestId(0), input_tokens: 10, output_tokens: 1, block_hashes: &[] };
+/// let req = RouteRequest {
+///     id: RequestId(0), input_tokens: 10, output_tokens: 1, block_hashes: &[], shared_blocks: u32::MAX,
+/// };
 /// assert_eq!(rr.route(&req, SimTime::ZERO), Routed::To(WorkerId(0)));
 /// assert_eq!(rr.route(&req, SimTime::ZERO), Routed::To(WorkerId(1)));
 /// assert_eq!(rr.route(&req, SimTime::ZERO), Routed::To(WorkerId(0)));
@@ -66,6 +68,7 @@ mod tests {
             input_tokens: 1,
             output_tokens: 1,
             block_hashes: &[],
+            shared_blocks: u32::MAX,
         };
         assert_eq!(rr.route(&req, SimTime::ZERO), Routed::Queued);
         for w in 0..3 {

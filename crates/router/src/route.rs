@@ -27,6 +27,9 @@ pub struct RouteRequest<'a> {
     pub output_tokens: u32,
     /// Chained hashes of the prompt's full blocks (engine block size).
     pub block_hashes: &'a [BlockHash],
+    /// Leading engine blocks another request may share; the rest are private
+    /// (`servesim_trace::Sharing`) and a router need not index them. `u32::MAX`: all.
+    pub shared_blocks: u32,
 }
 
 /// A routing decision.

@@ -26,6 +26,7 @@
 mod error;
 mod format;
 mod hash;
+mod sharing;
 pub mod stats;
 pub mod synth;
 mod time;
@@ -35,6 +36,7 @@ mod writer;
 pub use error::{LineError, TraceError};
 pub use format::{LoadedTrace, ReadOptions, SkippedLines, TraceFormat, parse_trace, read_trace};
 pub use hash::{BlockHash, BlockHashHasher, BlockHasher, BlockMap, content_id};
+pub use sharing::Sharing;
 pub use stats::TraceStats;
 pub use time::SimTime;
 pub use workload::{

@@ -400,7 +400,7 @@ mod tests {
             .iter()
             .filter_map(|(_, e)| match e {
                 KvEvent::Stored { hash, .. } => Some(hash.0),
-                KvEvent::Removed { .. } => None,
+                _ => None,
             })
             .collect()
     }
@@ -468,7 +468,7 @@ mod tests {
             .iter()
             .filter_map(|(_, e)| match e {
                 KvEvent::Removed { hash } => Some(hash.0),
-                KvEvent::Stored { .. } => None,
+                _ => None,
             })
             .collect();
         hashes.sort_unstable();

@@ -36,7 +36,7 @@ impl VllmScheduler {
                 let full = (total / self.block) as usize;
                 let hits = self
                     .kv
-                    .prefix_len(&seq.hashes[..full.min(seq.hashes.len())])
+                    .seq_prefix_len(&seq.hashes[..full.min(seq.hashes.len())], &seq.blocks)
                     as u32;
                 (hits * self.block).min(total - 1)
             };

@@ -24,8 +24,9 @@ impl VllmScheduler {
         ensure_hashed(seq, target);
         let full = (target / block) as usize;
         let partial = u64::from(!target.is_multiple_of(block));
-        let new_hashes = &seq.hashes[seq.registered as usize..full];
-        let cost = self.kv.acquire_cost(new_hashes);
+        let cost = self
+            .kv
+            .acquire_cost(&seq.hashes[..full], seq.registered as usize, &seq.blocks);
         let needed = i128::from(cost.new) + i128::from(partial) - i128::from(seq.anonymous);
         let room = i128::from(available) - i128::from(cost.reactivated) - i128::from(reserved);
         let fits = needed <= room;
@@ -34,9 +35,11 @@ impl VllmScheduler {
                 self.kv.release_anonymous(u64::from(seq.anonymous));
                 seq.anonymous = 0;
             }
-            let _ = self
-                .kv
-                .acquire(&seq.hashes[..full], seq.registered as usize);
+            let _ = self.kv.acquire(
+                &seq.hashes[..full],
+                seq.registered as usize,
+                &mut seq.blocks,
+            );
             seq.registered = full as u32;
             if partial == 1 && seq.anonymous == 0 {
                 let _ = self.kv.acquire_anonymous(1);
@@ -63,7 +66,7 @@ impl VllmScheduler {
         let full = ((seq.kv_len / block) as usize).min(seq.hashes.len());
         while (seq.registered as usize) < full && seq.anonymous > 0 {
             self.kv
-                .register_anonymous(&seq.hashes, seq.registered as usize);
+                .register_anonymous(&seq.hashes, seq.registered as usize, &mut seq.blocks);
             seq.anonymous -= 1;
             seq.registered += 1;
         }
@@ -73,7 +76,8 @@ impl VllmScheduler {
     pub(super) fn free_blocks(&mut self, slot: u32) {
         let seq = self.seqs.get_mut(slot);
         self.kv.release_anonymous(u64::from(seq.anonymous));
-        self.kv.release(&seq.hashes[..seq.registered as usize]);
+        self.kv
+            .release(&seq.hashes[..seq.registered as usize], &mut seq.blocks);
         seq.anonymous = 0;
         seq.registered = 0;
         seq.kv_len = 0;

@@ -2,6 +2,7 @@
 
 use servesim_trace::{BlockHash, BlockHasher, SimTime};
 
+use crate::kv::SeqBlocks;
 use crate::request::{EngineRequest, RequestId, hash_output_upto};
 use crate::slots::Slots;
 
@@ -33,8 +34,10 @@ pub(crate) struct Seq {
     /// Output tokens produced.
     pub(crate) generated: u32,
     pub(crate) step_base: u64,
-    /// Leading full blocks held by hash.
+    /// Leading full blocks held (registered in the cache).
     pub(crate) registered: u32,
+    /// Which of them may be shared, and where the private ones are.
+    pub(crate) blocks: SeqBlocks,
     /// Blocks held without a hash (partial tail, or lazily unhashed decode blocks).
     pub(crate) anonymous: u32,
     pub(crate) phase: Phase,
@@ -72,6 +75,7 @@ impl Seq {
             generated: 0,
             step_base: 0,
             registered: 0,
+            blocks: SeqBlocks::new(request.shared_blocks),
             anonymous: 0,
             phase: Phase::Waiting,
             order: 0,

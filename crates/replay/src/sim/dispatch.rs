@@ -70,8 +70,10 @@ impl Sim<'_, '_> {
             planning.on_arrival(spec.input_tokens, spec.output_tokens);
         }
         let prompt = self.workload.prompt_blocks(node, self.block_size);
+        let shared = self.sharing.shared_blocks(node, self.block_size);
         let mut request =
-            EngineRequest::new(RequestId(id), spec.input_tokens, spec.output_tokens, prompt);
+            EngineRequest::new(RequestId(id), spec.input_tokens, spec.output_tokens, prompt)
+                .with_shared_blocks(shared);
         if let Some(d) = self.disagg.as_mut() {
             // The prefill worker computes the prompt only; the decode side keeps the original.
             d.decode_requests.insert(id, request.clone());
@@ -96,6 +98,7 @@ impl Sim<'_, '_> {
             input_tokens: request.input_tokens,
             output_tokens: request.output_tokens,
             block_hashes: &request.prompt_hashes,
+            shared_blocks: request.shared_blocks,
         };
         let p = &mut self.pools[pool];
         match p.router.route(&route, now) {

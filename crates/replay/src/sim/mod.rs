@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use servesim_engine::EngineConfig;
 use servesim_router::KvRouterConfig;
-use servesim_trace::{NodeId, SimTime, Workload};
+use servesim_trace::{NodeId, Sharing, SimTime, Workload};
 
 use self::dispatch::make_router;
 use self::state::{Disagg, Pool, Sim, Timer};
@@ -157,6 +157,7 @@ pub fn replay(
         || disagg.is_some();
     let mut sim = Sim {
         workload,
+        sharing: Sharing::of(workload),
         block_size: config.block_size(),
         workers: Vec::new(),
         pools,

@@ -116,6 +116,18 @@ impl BlockIndex {
         }
     }
 
+    /// Counts `count` blocks of `worker` that no query can match (private blocks: see
+    /// `servesim_engine::KvEvent::StoredPrivate`) without indexing them.
+    pub(crate) fn add_unindexed(&mut self, worker: u32, count: u32) {
+        *self.worker_slot(worker) += u64::from(count);
+    }
+
+    /// Uncounts `count` unindexed blocks of `worker`.
+    pub(crate) fn remove_unindexed(&mut self, worker: u32, count: u32) {
+        let slot = self.worker_slot(worker);
+        *slot = slot.saturating_sub(u64::from(count));
+    }
+
     /// Distinct blocks `worker` holds.
     pub(crate) fn blocks_of(&self, worker: u32) -> u64 {
         self.blocks_per_worker

@@ -51,6 +51,8 @@ pub type PrefillEstimator = Box<dyn Fn(u32, u32) -> SimTime + Send>;
 struct Active {
     worker: u32,
     hashes: Vec<BlockHash>,
+    /// Leading `hashes` another request may share: the rest are counted, not indexed.
+    shared: usize,
     partial: bool,
 }
 
@@ -136,8 +138,16 @@ impl KvRouter {
     }
 
     /// The hashes of a prompt's router blocks, from those of its engine blocks: every
-    /// `stride`-th one, since a chained hash names its whole prefix.
-    fn router_hashes(&self, engine_hashes: &[BlockHash]) -> Vec<BlockHash> {
+    /// `stride`-th one, since a chained hash names its whole prefix; and how many of them
+    /// another request may share (router block `k` ends with engine block `(k + 1)·stride`).
+    fn router_hashes(&self, request: &RouteRequest<'_>) -> (Vec<BlockHash>, usize) {
+        let hashes = self.coarse(request.block_hashes);
+        let shared = (request.shared_blocks as usize / self.stride as usize).min(hashes.len());
+        (hashes, shared)
+    }
+
+    /// Every `stride`-th engine hash: the router blocks' hashes.
+    fn coarse(&self, engine_hashes: &[BlockHash]) -> Vec<BlockHash> {
         let stride = self.stride as usize;
         engine_hashes
             .iter()
@@ -185,6 +195,8 @@ impl KvRouter {
         match event {
             KvEvent::Stored { hash, .. } => self.cache.add(hash, worker, true),
             KvEvent::Removed { hash } => self.cache.remove(hash, worker, true),
+            KvEvent::StoredPrivate { count } => self.cache.add_unindexed(worker, count),
+            KvEvent::RemovedPrivate { count } => self.cache.remove_unindexed(worker, count),
         }
     }
 
@@ -214,7 +226,7 @@ impl KvRouter {
         engine_hashes: &[BlockHash],
         now: SimTime,
     ) -> &[WorkerCost] {
-        let hashes = self.router_hashes(engine_hashes);
+        let hashes = self.coarse(engine_hashes);
         self.costs_for(input_tokens, &hashes, now)
     }
 
@@ -282,7 +294,7 @@ impl KvRouter {
         &mut self,
         id: RequestId,
         input_tokens: u32,
-        hashes: Vec<BlockHash>,
+        (hashes, shared): (Vec<BlockHash>, usize),
         choice: WorkerCost,
         now: SimTime,
     ) {
@@ -300,9 +312,10 @@ impl KvRouter {
         self.loads[w as usize].push(id, uncached, expected, now);
         let partial = !input_tokens.is_multiple_of(block);
         self.partials[w as usize] += u64::from(partial);
-        for &hash in &hashes {
+        for &hash in &hashes[..shared] {
             self.active.add(hash, w, false);
         }
+        self.active.add_unindexed(w, (hashes.len() - shared) as u32);
         if !self.config.use_kv_events {
             for &hash in &hashes {
                 self.cache.add(hash, w, false);
@@ -315,6 +328,7 @@ impl KvRouter {
             Active {
                 worker: w,
                 hashes,
+                shared,
                 partial,
             },
         );
@@ -328,12 +342,18 @@ impl KvRouter {
             };
             self.costs_for(queued.input_tokens, &queued.hashes, now);
             let Some(choice) = self.pick() else { break };
-            self.admit(queued.id, queued.input_tokens, queued.hashes, choice, now);
+            let blocks = (queued.hashes, queued.shared);
+            self.admit(queued.id, queued.input_tokens, blocks, choice, now);
             self.released.push_back((queued.id, choice.worker));
         }
     }
 
-    fn enqueue(&mut self, request: &RouteRequest<'_>, hashes: Vec<BlockHash>, now: SimTime) {
+    fn enqueue(
+        &mut self,
+        request: &RouteRequest<'_>,
+        (hashes, shared): (Vec<BlockHash>, usize),
+        now: SimTime,
+    ) {
         let block = u64::from(self.block_size);
         let key = match self.config.router_queue_policy {
             QueuePolicy::Fcfs => now.as_micros(),
@@ -351,6 +371,7 @@ impl KvRouter {
             id: request.id,
             input_tokens: request.input_tokens,
             hashes,
+            shared,
         };
         self.queue.push(key, queued);
     }
@@ -369,19 +390,19 @@ impl Router for KvRouter {
 
     fn route(&mut self, request: &RouteRequest<'_>, now: SimTime) -> Routed {
         self.catch_up(now);
-        let hashes = self.router_hashes(request.block_hashes);
+        let blocks = self.router_hashes(request);
         if self.workers.is_empty() || self.all_busy(now) {
-            self.enqueue(request, hashes, now);
+            self.enqueue(request, blocks, now);
             return Routed::Queued;
         }
-        self.costs_for(request.input_tokens, &hashes, now);
+        self.costs_for(request.input_tokens, &blocks.0, now);
         match self.pick() {
             Some(choice) => {
-                self.admit(request.id, request.input_tokens, hashes, choice, now);
+                self.admit(request.id, request.input_tokens, blocks, choice, now);
                 Routed::To(choice.worker)
             }
             None => {
-                self.enqueue(request, hashes, now);
+                self.enqueue(request, blocks, now);
                 Routed::Queued
             }
         }
@@ -416,9 +437,11 @@ impl Router for KvRouter {
             let w = active.worker as usize;
             self.loads[w].remove(request, now);
             self.partials[w] -= u64::from(active.partial);
-            for hash in active.hashes {
+            for &hash in &active.hashes[..active.shared] {
                 self.active.remove(hash, active.worker, false);
             }
+            let private = (active.hashes.len() - active.shared) as u32;
+            self.active.remove_unindexed(active.worker, private);
         }
         self.release(now);
     }

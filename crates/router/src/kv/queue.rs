@@ -12,6 +12,8 @@ pub(super) struct Queued {
     pub(super) input_tokens: u32,
     /// Router-block hashes of the prompt.
     pub(super) hashes: Vec<BlockHash>,
+    /// Leading router blocks another request may share.
+    pub(super) shared: usize,
 }
 
 /// Held requests ordered by `(key, arrival sequence)`: the smallest key leaves first, ties in

@@ -21,6 +21,7 @@ fn request<'a>(id: u64, isl: u32, hashes: &'a [BlockHash]) -> RouteRequest<'a> {
         input_tokens: isl,
         output_tokens: 10,
         block_hashes: hashes,
+        shared_blocks: u32::MAX,
     }
 }
 

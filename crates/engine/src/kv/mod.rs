@@ -1,0 +1,500 @@
+//! Paged KV cache with prefix caching: reference-counted blocks and an LRU pool.
+//!
+//! A block is either
+//!
+//! * **registered**: a full block known by its chained [`BlockHash`]; it is *active* while
+//!   some sequence holds it (reference count > 0) and *inactive* (cached, evictable) after;
+//! * **anonymous**: held by one sequence without a hash — a partial last block, or a decode
+//!   block whose hash the engine has not computed yet (see the scheduler's lazy decode).
+//!
+//! `active + inactive + anonymous ≤ capacity`. Inactive blocks form an LRU list: a finished
+//! sequence releases its blocks tail first, so the deepest blocks become least recently used
+//! and shared prefixes survive longest. Allocation evicts the LRU inactive block when no
+//! block is free. Every operation is O(1) (hash lookups, list splicing); a prefix lookup is
+//! O(blocks matched).
+//!
+//! A sequence's **private** blocks — those after the point where its content stops being
+//! shared with any other request of the workload (`servesim_trace::Sharing`) — are kept out
+//! of the hash index: no other sequence can ever look them up, so they cost no hashing, no
+//! index entry and no per-block router event. They still hold capacity, age in the same LRU
+//! list and are evicted in the same order, and the owning sequence finds them again through
+//! its [`SeqBlocks`] (a preempted request resuming over its own cached blocks), so every
+//! hit, eviction and count is what a cache indexing every block would produce.
+//!
+//! With events enabled, the cache records [`KvEvent`]s — blocks stored (with their parent)
+//! and removed, and counts of private blocks stored and removed — for a prefix-aware router.
+
+use std::num::NonZeroU32;
+
+use servesim_trace::{BlockHash, BlockMap, SimTime};
+
+mod events;
+
+pub(crate) use events::EventLog;
+pub use events::KvEvent;
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Clone, Debug)]
+struct Slot {
+    hash: BlockHash,
+    /// Index of the block in its sequence (for strided events).
+    position: u32,
+    refs: u32,
+    prev: u32,
+    next: u32,
+    /// Bumped whenever the slot is freed, so that a [`SeqBlocks`] entry naming it goes stale.
+    generation: u32,
+    /// Kept out of the hash index (see the module docs).
+    private: bool,
+}
+
+/// A sequence's private blocks in a [`KvCache`]: how many leading blocks may be shared
+/// (those are found by hash) and the slot of each private block after them, so that the
+/// sequence finds its own cached blocks again after a preemption.
+///
+/// ```
+/// use servesim_engine::{KvCache, SeqBlocks};
+/// use servesim_trace::BlockHash;
+/// let hashes: Vec<BlockHash> = (1..=4).map(BlockHash).collect();
+/// let mut kv = KvCache::new(8);
+/// let mut seq = SeqBlocks::new(2); // blocks 2 and 3 are nobody else's
+/// kv.acquire(&hashes, 0, &mut seq).unwrap();
+/// kv.release(&hashes, &mut seq);
+/// assert_eq!(kv.prefix_len(&hashes), 2); // another request can match the shared blocks only
+/// assert_eq!(kv.seq_prefix_len(&hashes, &seq), 4); // the owner finds all four
+/// ```
+#[derive(Clone, Debug)]
+pub struct SeqBlocks {
+    shared: usize,
+    /// `(slot, generation)` of the private block at position `shared + i`.
+    private: Vec<(u32, u32)>,
+}
+
+impl SeqBlocks {
+    /// A sequence whose first `shared_blocks` blocks may be shared (`u32::MAX`: all).
+    pub fn new(shared_blocks: u32) -> Self {
+        SeqBlocks {
+            shared: shared_blocks as usize,
+            private: Vec::new(),
+        }
+    }
+
+    /// A sequence every block of which may be shared.
+    pub fn all_shared() -> Self {
+        SeqBlocks::new(u32::MAX)
+    }
+
+    /// Whether block `position` of the sequence is private.
+    fn is_private(&self, position: usize) -> bool {
+        position >= self.shared
+    }
+
+    /// The slot recorded for private block `position`, if any.
+    fn recorded(&self, position: usize) -> Option<(u32, u32)> {
+        self.private.get(position - self.shared).copied()
+    }
+
+    fn record(&mut self, position: usize, slot: u32, generation: u32) {
+        let i = position - self.shared;
+        if self.private.len() <= i {
+            self.private.resize(i + 1, (NIL, 0));
+        }
+        self.private[i] = (slot, generation);
+    }
+}
+
+/// Where a registered block is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Residency {
+    /// Held by at least one sequence.
+    Active,
+    /// Cached, evictable.
+    Inactive,
+}
+
+/// What acquiring a list of hashes would take.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct AcquireCost {
+    /// Hashes not present: each needs a block.
+    pub new: u64,
+    /// Hashes present but inactive: reactivating them shrinks the evictable pool.
+    pub reactivated: u64,
+}
+
+/// Block counts of a cache.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct KvUsage {
+    /// Capacity in blocks.
+    pub capacity: u64,
+    /// Registered blocks held by sequences.
+    pub active: u64,
+    /// Registered blocks cached but unused.
+    pub inactive: u64,
+    /// Blocks held without a hash.
+    pub anonymous: u64,
+}
+
+impl KvUsage {
+    /// Blocks held by sequences.
+    pub fn held(&self) -> u64 {
+        self.active + self.anonymous
+    }
+    /// Blocks neither held nor cached.
+    pub fn free(&self) -> u64 {
+        self.capacity - self.active - self.inactive - self.anonymous
+    }
+}
+
+/// The KV block manager of one worker.
+#[derive(Clone, Debug)]
+pub struct KvCache {
+    capacity: u64,
+    slots: Vec<Slot>,
+    index: BlockMap<u32>,
+    free_slots: Vec<u32>,
+    lru_head: u32,
+    lru_tail: u32,
+    active: u64,
+    inactive: u64,
+    anonymous: u64,
+    /// Registered private blocks (active or inactive), which the index does not hold.
+    private: u64,
+    events: EventLog,
+}
+
+/// Allocation failed: not enough free or evictable blocks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct OutOfBlocks;
+
+impl KvCache {
+    /// An empty cache of `capacity` blocks.
+    pub fn new(capacity: u64) -> Self {
+        // Registered blocks never exceed the capacity: size the index once, up to a bound.
+        let expected = usize::try_from(capacity.min(1 << 20)).unwrap_or(1 << 20);
+        KvCache {
+            capacity,
+            slots: Vec::with_capacity(expected),
+            index: BlockMap::with_capacity_and_hasher(expected, Default::default()),
+            free_slots: Vec::new(),
+            lru_head: NIL,
+            lru_tail: NIL,
+            active: 0,
+            inactive: 0,
+            anonymous: 0,
+            private: 0,
+            events: EventLog::default(),
+        }
+    }
+
+    /// Starts recording [`KvEvent`]s of every `stride`-th block, or stops with `None` (off by
+    /// default: only a prefix-aware router needs them).
+    pub fn record_events(&mut self, stride: Option<NonZeroU32>) {
+        self.events.record(stride);
+    }
+
+    /// Moves the recorded events to `out`, stamped with `at`.
+    pub fn drain_events(&mut self, at: SimTime, out: &mut Vec<(SimTime, KvEvent)>) {
+        self.events.drain(at, out);
+    }
+
+    /// Current block counts.
+    pub fn usage(&self) -> KvUsage {
+        KvUsage {
+            capacity: self.capacity,
+            active: self.active,
+            inactive: self.inactive,
+            anonymous: self.anonymous,
+        }
+    }
+
+    /// Blocks an allocation can obtain: free ones plus evictable ones.
+    pub fn available(&self) -> u64 {
+        self.capacity - self.active - self.anonymous
+    }
+
+    /// Where `hash` is, if registered.
+    pub fn residency(&self, hash: BlockHash) -> Option<Residency> {
+        self.index.get(&hash).map(|&i| {
+            if self.slots[i as usize].refs > 0 {
+                Residency::Active
+            } else {
+                Residency::Inactive
+            }
+        })
+    }
+
+    /// Number of leading `hashes` registered (active or inactive): the cached prefix another
+    /// request finds (private blocks are nobody else's).
+    pub fn prefix_len(&self, hashes: &[BlockHash]) -> usize {
+        hashes
+            .iter()
+            .take_while(|h| self.index.contains_key(h))
+            .count()
+    }
+
+    /// Number of leading blocks of the sequence `seq` (hashes `sequence`) still cached:
+    /// shared ones by hash, its private ones through `seq`.
+    pub fn seq_prefix_len(&self, sequence: &[BlockHash], seq: &SeqBlocks) -> usize {
+        (0..sequence.len())
+            .take_while(|&p| self.locate(sequence, p, seq).is_some())
+            .count()
+    }
+
+    /// What acquiring blocks `sequence[from..]` of `seq` would take.
+    pub fn acquire_cost(
+        &self,
+        sequence: &[BlockHash],
+        from: usize,
+        seq: &SeqBlocks,
+    ) -> AcquireCost {
+        let mut cost = AcquireCost::default();
+        for position in from..sequence.len() {
+            match self.locate(sequence, position, seq) {
+                None => cost.new += 1,
+                Some(slot) if self.slots[slot as usize].refs == 0 => cost.reactivated += 1,
+                Some(_) => {}
+            }
+        }
+        cost
+    }
+
+    /// Acquires the blocks `sequence[from..]` of `seq` (block `i` of the sequence has parent
+    /// `sequence[i - 1]`). Present blocks are taken first, then absent ones are inserted, so
+    /// that an insertion never evicts a block this very call is about to reuse. The caller
+    /// checks feasibility with [`acquire_cost`](Self::acquire_cost) first; on failure nothing
+    /// is rolled back.
+    pub fn acquire(
+        &mut self,
+        sequence: &[BlockHash],
+        from: usize,
+        seq: &mut SeqBlocks,
+    ) -> Result<(), OutOfBlocks> {
+        let mut absent = Vec::new();
+        for position in from..sequence.len() {
+            match self.locate(sequence, position, seq) {
+                Some(slot) => self.add_ref(slot),
+                None => absent.push(position),
+            }
+        }
+        for position in absent {
+            self.insert(sequence, position, seq)?;
+        }
+        Ok(())
+    }
+
+    /// Releases one reference to each block of `sequence` held by `seq`, **last first**, so
+    /// that deeper blocks become evictable before their prefixes.
+    pub fn release(&mut self, sequence: &[BlockHash], seq: &mut SeqBlocks) {
+        for position in (0..sequence.len()).rev() {
+            if let Some(slot) = self.locate(sequence, position, seq) {
+                let s = &mut self.slots[slot as usize];
+                s.refs = s.refs.saturating_sub(1);
+                if s.refs == 0 {
+                    self.active -= 1;
+                    self.inactive += 1;
+                    self.push_lru(slot);
+                }
+            }
+        }
+    }
+
+    /// The slot holding block `position` of `seq`, if cached: a shared block by hash, a
+    /// private one through the slot `seq` recorded (stale once the slot was freed).
+    fn locate(&self, sequence: &[BlockHash], position: usize, seq: &SeqBlocks) -> Option<u32> {
+        if seq.is_private(position) {
+            let (slot, generation) = seq.recorded(position)?;
+            let s = self.slots.get(slot as usize)?;
+            (s.private && s.generation == generation).then_some(slot)
+        } else {
+            self.index.get(&sequence[position]).copied()
+        }
+    }
+
+    /// Takes `n` anonymous blocks, evicting LRU inactive blocks as needed.
+    pub fn acquire_anonymous(&mut self, n: u64) -> Result<(), OutOfBlocks> {
+        if n > self.available() {
+            return Err(OutOfBlocks);
+        }
+        while self.usage().free() < n {
+            self.evict_lru();
+        }
+        self.anonymous += n;
+        Ok(())
+    }
+
+    /// Returns `n` anonymous blocks.
+    pub fn release_anonymous(&mut self, n: u64) {
+        self.anonymous = self.anonymous.saturating_sub(n);
+    }
+
+    /// Turns one anonymous block into block `position` of `seq`: if an equal block is
+    /// already registered the anonymous block is freed and the existing one is shared.
+    pub fn register_anonymous(
+        &mut self,
+        sequence: &[BlockHash],
+        position: usize,
+        seq: &mut SeqBlocks,
+    ) {
+        self.anonymous = self.anonymous.saturating_sub(1);
+        match self.locate(sequence, position, seq) {
+            Some(slot) => self.add_ref(slot),
+            // A block was just freed, so insertion cannot fail.
+            None => {
+                let _ = self.insert(sequence, position, seq);
+            }
+        }
+    }
+
+    fn add_ref(&mut self, slot: u32) {
+        if self.slots[slot as usize].refs == 0 {
+            self.unlink_lru(slot);
+            self.inactive -= 1;
+            self.active += 1;
+        }
+        self.slots[slot as usize].refs += 1;
+    }
+
+    fn insert(
+        &mut self,
+        sequence: &[BlockHash],
+        position: usize,
+        seq: &mut SeqBlocks,
+    ) -> Result<(), OutOfBlocks> {
+        let hash = sequence[position];
+        if self.usage().free() == 0 {
+            if self.inactive == 0 {
+                return Err(OutOfBlocks);
+            }
+            self.evict_lru();
+        }
+        let private = seq.is_private(position);
+        let index = match self.free_slots.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot {
+                    hash,
+                    position: 0,
+                    refs: 0,
+                    prev: NIL,
+                    next: NIL,
+                    generation: 0,
+                    private,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let s = &mut self.slots[index as usize];
+        s.hash = hash;
+        s.position = position as u32;
+        s.refs = 1;
+        s.prev = NIL;
+        s.next = NIL;
+        s.private = private;
+        self.active += 1;
+        if private {
+            seq.record(position, index, s.generation);
+            self.private += 1;
+            self.events.private(true, position);
+        } else {
+            self.index.insert(hash, index);
+            self.events.stored(sequence, position);
+        }
+        Ok(())
+    }
+
+    fn evict_lru(&mut self) {
+        let slot = self.lru_head;
+        if slot == NIL {
+            return;
+        }
+        self.unlink_lru(slot);
+        let s = &mut self.slots[slot as usize];
+        s.generation = s.generation.wrapping_add(1);
+        let (hash, position, private) = (s.hash, s.position as usize, s.private);
+        self.free_slots.push(slot);
+        self.inactive -= 1;
+        if private {
+            self.private -= 1;
+            self.events.private(false, position);
+        } else {
+            self.index.remove(&hash);
+            self.events.removed(hash, position);
+        }
+    }
+
+    fn push_lru(&mut self, slot: u32) {
+        let tail = self.lru_tail;
+        {
+            let s = &mut self.slots[slot as usize];
+            s.prev = tail;
+            s.next = NIL;
+        }
+        if tail == NIL {
+            self.lru_head = slot;
+        } else {
+            self.slots[tail as usize].next = slot;
+        }
+        self.lru_tail = slot;
+    }
+
+    fn unlink_lru(&mut self, slot: u32) {
+        let (prev, next) = {
+            let s = &self.slots[slot as usize];
+            (s.prev, s.next)
+        };
+        if prev == NIL {
+            self.lru_head = next;
+        } else {
+            self.slots[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.lru_tail = prev;
+        } else {
+            self.slots[next as usize].prev = prev;
+        }
+        let s = &mut self.slots[slot as usize];
+        s.prev = NIL;
+        s.next = NIL;
+    }
+
+    /// Checks the internal invariants (for tests): counts match the slots, the LRU list holds
+    /// exactly the inactive blocks, capacity is respected.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let registered = self.index.len() as u64 + self.private;
+        if registered != self.active + self.inactive {
+            return Err(format!(
+                "index {} + private {} ≠ active {} + inactive {}",
+                self.index.len(),
+                self.private,
+                self.active,
+                self.inactive
+            ));
+        }
+        if self.active + self.inactive + self.anonymous > self.capacity {
+            return Err(format!("usage {:?} over capacity", self.usage()));
+        }
+        let mut lru = 0u64;
+        let mut cursor = self.lru_head;
+        let mut prev = NIL;
+        while cursor != NIL {
+            let s = &self.slots[cursor as usize];
+            if s.refs != 0 || s.prev != prev {
+                return Err("LRU list holds an active or mislinked block".to_owned());
+            }
+            lru += 1;
+            prev = cursor;
+            cursor = s.next;
+        }
+        if lru != self.inactive || prev != self.lru_tail {
+            return Err(format!(
+                "LRU list has {lru} blocks, inactive count is {}",
+                self.inactive
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

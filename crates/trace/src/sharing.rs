@@ -1,0 +1,187 @@
+//! Which KV blocks of a workload can ever be shared between requests.
+//!
+//! A KV block can be hit by another request only if that request's first tokens up to the
+//! end of the block are the same, so every piece of content in them appears in both
+//! sequences. [`Sharing`] counts, over the whole workload, how many sequences (a prompt and
+//! the output generated after it) hold each piece of content — a trace `hash_id`, a node's
+//! unique text, a node's output, which a later turn's prompt may take up — and finds, for every request, the first token whose content no other prompt
+//! holds. Blocks that end before it may be shared; blocks from it on are **private**: no
+//! other request can ever match them, so an engine need not index them and a prefix-aware
+//! router need not see them. The classification is conservative — a block called shareable
+//! may still never be hit — and exact where it matters: a private block is never hit by
+//! another request.
+//!
+//! ```
+//! use servesim_trace::{parse_trace, NodeId, ReadOptions, Sharing};
+//! let text = "{\"timestamp\": 0, \"input_length\": 1024, \"output_length\": 8, \"hash_ids\": [1, 2]}\n\
+//!             {\"timestamp\": 5, \"input_length\": 1024, \"output_length\": 8, \"hash_ids\": [1, 3]}";
+//! let trace = parse_trace(text.as_bytes(), "inline", &ReadOptions::default())?;
+//! let sharing = Sharing::of(&trace.workload);
+//! // Both prompts start with block 1 (512 tokens); blocks 2 and 3 are each one prompt's own.
+//! assert_eq!(sharing.shared_tokens(NodeId(0)), 512);
+//! assert_eq!(sharing.shared_blocks(NodeId(1), 64), 8);
+//! # Ok::<(), servesim_trace::TraceError>(())
+//! ```
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::workload::{NodeId, Workload};
+
+/// Sequences holding a piece of content, saturated at 2 (shared).
+type Counts = HashMap<u64, u8, BuildHasherDefault<MixHasher>>;
+
+/// Hashes a content key by one multiply-xorshift round: trace `hash_id`s are small
+/// consecutive integers, which an identity hash would pile into a few buckets.
+#[derive(Default)]
+struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        let x = (n ^ (n >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = x ^ (x >> 29);
+    }
+}
+
+/// The shareable prefix of every request of a workload (see the [module](self) docs).
+#[derive(Clone, Debug, Default)]
+pub struct Sharing {
+    /// Per node: tokens of its sequence (prompt, then output) before the first private one;
+    /// `u32::MAX` when the whole sequence, output included, may be shared.
+    shared_tokens: Vec<u32>,
+}
+
+impl Sharing {
+    /// Analyses `workload`: one pass to count content, one to find each request's boundary.
+    pub fn of(workload: &Workload) -> Sharing {
+        let mut counts = Counts::default();
+        let mut bump = |content: u64| {
+            let c = counts.entry(content).or_insert(0);
+            *c = c.saturating_add(1).min(2);
+        };
+        for i in 0..workload.len() {
+            let id = NodeId(i as u32);
+            workload.for_each_run(id, |content, _| bump(content));
+            // A request's own sequence holds its output after the prompt.
+            bump(workload.output_content(id));
+        }
+        let shared_tokens = (0..workload.len())
+            .map(|i| {
+                let id = NodeId(i as u32);
+                let mut tokens = 0u64;
+                let mut boundary = None;
+                workload.for_each_run(id, |content, len| {
+                    if boundary.is_none() {
+                        if counts.get(&content).copied().unwrap_or(0) < 2 {
+                            boundary = Some(tokens);
+                        }
+                        tokens += len;
+                    }
+                });
+                match boundary {
+                    Some(t) => u32::try_from(t).unwrap_or(u32::MAX - 1),
+                    // The whole prompt is shared; the output too if a later prompt holds it.
+                    None if counts.get(&workload.output_content(id)) == Some(&2) => u32::MAX,
+                    None => workload.node(id).input_tokens,
+                }
+            })
+            .collect();
+        Sharing { shared_tokens }
+    }
+
+    /// Every block of every request may be shared (no analysis): what a driver without a
+    /// workload uses.
+    pub fn everything(nodes: usize) -> Sharing {
+        Sharing {
+            shared_tokens: vec![u32::MAX; nodes],
+        }
+    }
+
+    /// Tokens of `id`'s sequence before its first private token (`u32::MAX`: none private).
+    pub fn shared_tokens(&self, id: NodeId) -> u32 {
+        self.shared_tokens
+            .get(id.index())
+            .copied()
+            .unwrap_or(u32::MAX)
+    }
+
+    /// Leading full blocks of `block_size` tokens of `id`'s sequence that may be shared; the
+    /// blocks after them are private (`u32::MAX`: all may be shared).
+    pub fn shared_blocks(&self, id: NodeId, block_size: u32) -> u32 {
+        match self.shared_tokens(id) {
+            u32::MAX => u32::MAX,
+            tokens => tokens / block_size.max(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{ReadOptions, TraceFormat, parse_trace};
+
+    fn workload(text: &str, format: TraceFormat) -> Workload {
+        let options = ReadOptions {
+            format,
+            ..ReadOptions::default()
+        };
+        parse_trace(text.as_bytes(), "t", &options)
+            .unwrap()
+            .workload
+    }
+
+    #[test]
+    fn private_content_starts_where_no_other_prompt_follows() {
+        let w = workload(
+            "{\"timestamp\": 0, \"input_length\": 1500, \"output_length\": 4, \"hash_ids\": [1, 2, 3]}\n\
+             {\"timestamp\": 1, \"input_length\": 1200, \"output_length\": 4, \"hash_ids\": [1, 2, 4]}\n\
+             {\"timestamp\": 2, \"input_length\": 100, \"output_length\": 4, \"hash_ids\": [9]}",
+            TraceFormat::Mooncake,
+        );
+        let s = Sharing::of(&w);
+        assert_eq!(s.shared_tokens(NodeId(0)), 1024);
+        assert_eq!(s.shared_tokens(NodeId(1)), 1024);
+        assert_eq!(s.shared_tokens(NodeId(2)), 0);
+        // 1024 shared tokens: 16 blocks of 64, 10 blocks of 100 (the 11th straddles them).
+        assert_eq!(s.shared_blocks(NodeId(0), 64), 16);
+        assert_eq!(s.shared_blocks(NodeId(0), 100), 10);
+    }
+
+    #[test]
+    fn output_taken_up_by_a_later_turn_is_shared() {
+        // mooncake-delta: the second turn's prompt is the first turn's sequence plus its own.
+        let w = workload(
+            "{\"session_id\": 1, \"timestamp\": 0, \"input_length\": 512, \"output_length\": 64, \"hash_ids\": [1]}\n\
+             {\"session_id\": 1, \"delay\": 10, \"input_length\": 512, \"output_length\": 64, \"hash_ids\": [2]}",
+            TraceFormat::MooncakeDelta,
+        );
+        let s = Sharing::of(&w);
+        assert_eq!(s.shared_tokens(NodeId(0)), u32::MAX);
+        assert_eq!(s.shared_blocks(NodeId(0), 64), u32::MAX);
+        // The second turn shares the first turn's 576 tokens; its own block and output are private.
+        assert_eq!(s.shared_tokens(NodeId(1)), 576);
+    }
+
+    #[test]
+    fn a_prompt_shared_whole_keeps_its_output_private() {
+        let w = workload(
+            "{\"timestamp\": 0, \"input_length\": 512, \"output_length\": 4, \"hash_ids\": [1]}\n\
+             {\"timestamp\": 1, \"input_length\": 512, \"output_length\": 4, \"hash_ids\": [1]}",
+            TraceFormat::Mooncake,
+        );
+        let s = Sharing::of(&w);
+        assert_eq!(s.shared_tokens(NodeId(0)), 512);
+        assert_eq!(
+            Sharing::everything(2).shared_blocks(NodeId(1), 64),
+            u32::MAX
+        );
+    }
+}
