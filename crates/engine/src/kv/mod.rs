@@ -26,9 +26,12 @@
 
 use std::num::NonZeroU32;
 
-use servesim_trace::{BlockHash, BlockMap, SimTime};
+use servesim_trace::{BlockHash, SimTime};
 
 mod events;
+mod index;
+
+use index::SlotIndex;
 
 pub(crate) use events::EventLog;
 pub use events::KvEvent;
@@ -151,7 +154,7 @@ impl KvUsage {
 pub struct KvCache {
     capacity: u64,
     slots: Vec<Slot>,
-    index: BlockMap<u32>,
+    index: SlotIndex,
     free_slots: Vec<u32>,
     lru_head: u32,
     lru_tail: u32,
@@ -175,7 +178,7 @@ impl KvCache {
         KvCache {
             capacity,
             slots: Vec::with_capacity(expected),
-            index: BlockMap::with_capacity_and_hasher(expected, Default::default()),
+            index: SlotIndex::with_capacity(expected),
             free_slots: Vec::new(),
             lru_head: NIL,
             lru_tail: NIL,
@@ -215,13 +218,15 @@ impl KvCache {
 
     /// Where `hash` is, if registered.
     pub fn residency(&self, hash: BlockHash) -> Option<Residency> {
-        self.index.get(&hash).map(|&i| {
-            if self.slots[i as usize].refs > 0 {
-                Residency::Active
-            } else {
-                Residency::Inactive
-            }
-        })
+        self.index
+            .get(hash, |i| self.slots[i as usize].hash)
+            .map(|i| {
+                if self.slots[i as usize].refs > 0 {
+                    Residency::Active
+                } else {
+                    Residency::Inactive
+                }
+            })
     }
 
     /// Number of leading `hashes` registered (active or inactive): the cached prefix another
@@ -229,7 +234,7 @@ impl KvCache {
     pub fn prefix_len(&self, hashes: &[BlockHash]) -> usize {
         hashes
             .iter()
-            .take_while(|h| self.index.contains_key(h))
+            .take_while(|&&h| self.index.get(h, |i| self.slots[i as usize].hash).is_some())
             .count()
     }
 
@@ -307,7 +312,9 @@ impl KvCache {
             let s = self.slots.get(slot as usize)?;
             (s.private && s.generation == generation).then_some(slot)
         } else {
-            self.index.get(&sequence[position]).copied()
+            let slots = &self.slots;
+            self.index
+                .get(sequence[position], |i| slots[i as usize].hash)
         }
     }
 
@@ -397,7 +404,8 @@ impl KvCache {
             self.private += 1;
             self.events.private(true, position);
         } else {
-            self.index.insert(hash, index);
+            let slots = &self.slots;
+            self.index.insert(hash, index, |i| slots[i as usize].hash);
             self.events.stored(sequence, position);
         }
         Ok(())
@@ -418,7 +426,8 @@ impl KvCache {
             self.private -= 1;
             self.events.private(false, position);
         } else {
-            self.index.remove(&hash);
+            let slots = &self.slots;
+            self.index.remove(hash, |i| slots[i as usize].hash);
             self.events.removed(hash, position);
         }
     }

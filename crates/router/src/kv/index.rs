@@ -5,54 +5,75 @@
 //! a worker's matched prefix depth is the number of leading hashes it holds. The walk costs
 //! one probe per depth and stops as soon as no worker matches.
 
+use std::collections::hash_map::Entry;
+
 use servesim_trace::{BlockHash, BlockMap};
 
-/// `(worker, count)` pairs sorted by worker; the first one is stored inline, because most
-/// blocks have a single holder and a heap allocation per block would dominate the cost.
+/// `(worker, count)` pairs sorted by worker; the first one is stored inline and the rest
+/// behind one pointer, because most blocks have a single holder: a heap allocation per block
+/// would dominate the cost, and a wide entry would crowd the map out of the CPU caches.
 #[derive(Clone, Debug, Default)]
 struct Holders {
     head: Option<(u32, u32)>,
-    tail: Vec<(u32, u32)>,
+    #[expect(
+        clippy::box_collection,
+        reason = "one thin pointer keeps a map entry at 32 bytes; a second holder is rare"
+    )]
+    tail: Option<Box<Vec<(u32, u32)>>>,
 }
 
 impl Holders {
+    fn tail(&self) -> &[(u32, u32)] {
+        self.tail.as_deref().map_or(&[], Vec::as_slice)
+    }
+
     fn count_mut(&mut self, worker: u32) -> Option<&mut u32> {
         match &mut self.head {
             Some((w, count)) if *w == worker => Some(count),
             _ => {
-                let i = self.tail.binary_search_by_key(&worker, |h| h.0).ok()?;
-                Some(&mut self.tail[i].1)
+                let tail = self.tail.as_deref_mut()?;
+                let i = tail.binary_search_by_key(&worker, |h| h.0).ok()?;
+                Some(&mut tail[i].1)
             }
         }
     }
 
     fn contains(&self, worker: u32) -> bool {
         self.head.is_some_and(|h| h.0 == worker)
-            || self.tail.binary_search_by_key(&worker, |h| h.0).is_ok()
+            || self.tail().binary_search_by_key(&worker, |h| h.0).is_ok()
     }
 
     fn insert(&mut self, worker: u32) {
         match self.head {
             None => self.head = Some((worker, 1)),
             Some(head) if worker < head.0 => {
-                self.tail.insert(0, head);
+                self.tail.get_or_insert_default().insert(0, head);
                 self.head = Some((worker, 1));
             }
             Some(_) => {
-                let i = self
-                    .tail
+                let tail = self.tail.get_or_insert_default();
+                let i = tail
                     .binary_search_by_key(&worker, |h| h.0)
                     .unwrap_or_else(|i| i);
-                self.tail.insert(i, (worker, 1));
+                tail.insert(i, (worker, 1));
             }
         }
     }
 
     fn remove(&mut self, worker: u32) {
         if self.head.is_some_and(|h| h.0 == worker) {
-            self.head = (!self.tail.is_empty()).then(|| self.tail.remove(0));
-        } else if let Ok(i) = self.tail.binary_search_by_key(&worker, |h| h.0) {
-            self.tail.remove(i);
+            self.head = self
+                .tail
+                .as_deref_mut()
+                .filter(|t| !t.is_empty())
+                .map(|t| t.remove(0));
+        } else if let Some(tail) = self.tail.as_deref_mut()
+            && let Ok(i) = tail.binary_search_by_key(&worker, |h| h.0)
+        {
+            tail.remove(i);
+        }
+        if self.tail.as_deref().is_some_and(Vec::is_empty) {
+            self.tail = None;
         }
     }
 
@@ -61,7 +82,7 @@ impl Holders {
     }
 
     fn workers(&self) -> impl Iterator<Item = u32> + '_ {
-        self.head.iter().chain(&self.tail).map(|h| h.0)
+        self.head.iter().chain(self.tail()).map(|h| h.0)
     }
 }
 
@@ -98,16 +119,18 @@ impl BlockIndex {
 
     /// Removes one reference (or, with `all`, every reference) of `worker` to `hash`.
     pub(crate) fn remove(&mut self, hash: BlockHash, worker: u32, all: bool) {
-        let Some(holders) = self.map.get_mut(&hash) else {
+        // One probe: the entry is both read and, when its last holder leaves, removed.
+        let Entry::Occupied(mut entry) = self.map.entry(hash) else {
             return;
         };
+        let holders = entry.get_mut();
         let Some(count) = holders.count_mut(worker) else {
             return;
         };
         if all || *count <= 1 {
             holders.remove(worker);
             if holders.is_empty() {
-                self.map.remove(&hash);
+                entry.remove();
             }
             let slot = self.worker_slot(worker);
             *slot = slot.saturating_sub(1);
