@@ -4,6 +4,7 @@
 //! libraries, and prints results. Every failure ends in one `error: …` line on stderr and a
 //! non-zero exit code.
 
+mod compat_args;
 mod error;
 mod parallel;
 mod perf_cmd;

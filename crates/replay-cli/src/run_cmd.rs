@@ -19,6 +19,7 @@ use servesim_report::{RunInfo, run_page};
 use servesim_router::KvRouterConfig;
 use servesim_trace::{SimTime, TraceFormat, Workload};
 
+use crate::compat_args::CompatArgs;
 use crate::error::CliError;
 use crate::synthetic_args::SyntheticArgs;
 use crate::timestamp::utc_stamp;
@@ -85,6 +86,8 @@ pub(crate) struct RunArgs {
     pub(crate) report_html: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) synthetic: SyntheticArgs,
+    #[command(flatten)]
+    compat: CompatArgs,
     /// Closed loop: run the first N requests as a warm-up phase, left out of every metric
     /// (a synthetic load generates N more than --request-count; with a trace, its first N).
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -172,11 +175,36 @@ pub(crate) fn engine_config(
     flag: &str,
     value: Option<&str>,
 ) -> Result<(EngineArgs, servesim_engine::EngineConfig), CliError> {
+    staged_engine_config(flag, value, None)
+}
+
+/// [`engine_config`] of one stage of a disaggregated deployment: with `implied`, arguments
+/// that name no worker type (`worker_type`, `is_prefill`, `is_decode`) get that one — what
+/// the reference's planner does with its staged engine arguments.
+fn staged_engine_config(
+    flag: &str,
+    value: Option<&str>,
+    implied: Option<&str>,
+) -> Result<(EngineArgs, servesim_engine::EngineConfig), CliError> {
     let (args, source) = match value {
         Some(value) => {
-            let (text, source) = json_flag(flag, value)?;
+            let (mut text, source) = json_flag(flag, value)?;
+            if let Some(worker_type) = implied
+                && let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(&text)
+                && !["worker_type", "is_prefill", "is_decode"]
+                    .iter()
+                    .any(|k| map.contains_key(*k))
+            {
+                map.insert("worker_type".to_owned(), worker_type.into());
+                text = Value::Object(map).to_string();
+            }
             let args = EngineArgs::from_json(&text)
                 .map_err(|e| CliError::Usage(format!("{source}: {e}")))?;
+            for key in args.ignored_keys() {
+                eprintln!(
+                    "warning: {source}: `{key}` is accepted for compatibility and has no effect on an offline replay"
+                );
+            }
             (args, source)
         }
         None => (EngineArgs::default(), flag.to_owned()),
@@ -231,8 +259,19 @@ impl RunArgs {
                 "--num-workers applies to aggregated serving; use --num-prefill-workers / --num-decode-workers",
             );
         }
-        let (prefill_args, prefill) = engine_config("--prefill-engine-args", Some(prefill_json))?;
-        let (decode_args, decode) = engine_config("--decode-engine-args", Some(decode_json))?;
+        // With a planner, stages that name no worker type are the stage of their flag (the
+        // reference's planner pages pass them so); without one the reference requires it.
+        let planned = self.planner_config.is_some();
+        let (prefill_args, prefill) = staged_engine_config(
+            "--prefill-engine-args",
+            Some(prefill_json),
+            planned.then_some("prefill"),
+        )?;
+        let (decode_args, decode) = staged_engine_config(
+            "--decode-engine-args",
+            Some(decode_json),
+            planned.then_some("decode"),
+        )?;
         let transfer = TransferConfig {
             kv_bytes_per_token: decode_args
                 .kv_bytes_per_token
@@ -422,6 +461,7 @@ impl RunArgs {
     /// Validates the flags and builds the configuration and the workload.
     pub(crate) fn prepare(&self) -> Result<PreparedRun, CliError> {
         self.validate()?;
+        self.compat.check_mode()?;
         let (topology, topology_description, tp) = self.topology()?;
         let fleet_gpus = match &topology {
             Topology::Aggregated { workers, .. } => workers * tp.1,
@@ -444,8 +484,12 @@ impl RunArgs {
             seed: self.seed,
             planning,
             warmup_requests: self.warmup_requests,
+            router_prefill_timing: None,
         };
         config.router_config = self.router_config(config.block_size())?;
+        let router_aic = self
+            .compat
+            .router_prefill_timing(self.router_mode, &config.router_config)?;
         let (workload, workload_description) = self.workload(config.block_size())?;
         let mut description = json!({
             "topology": topology_description,
@@ -458,6 +502,10 @@ impl RunArgs {
         });
         if self.warmup_requests > 0 {
             description["warmup_requests"] = self.warmup_requests.into();
+        }
+        if let Some((timing, flags)) = router_aic {
+            config.router_prefill_timing = Some(timing);
+            description["router_prefill_model"] = flags;
         }
         Ok(PreparedRun {
             config,

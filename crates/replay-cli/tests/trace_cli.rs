@@ -189,3 +189,48 @@ fn generated_sessions_are_delta_traces() {
     // Turn 3 holds 100 + 10 + 100 + 10 + 100 tokens.
     assert_eq!(json["input_tokens"]["max"], 320);
 }
+
+/// The agentic fixtures parse with exact counts; a malformed session row names its field.
+#[test]
+fn agentic_fixtures_parse_with_exact_counts() {
+    let stats = |file: &str, format: &str| -> serde_json::Value {
+        let out = servesim(&["trace", "stats", file, "--trace-format", format, "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let ac = stats(
+        "fixtures/applied_compute_agentic.jsonl",
+        "applied_compute_agentic",
+    );
+    // Six sessions of 2, 4, 4, … tool turns: Σ (num_turns + 1) requests.
+    assert_eq!(
+        (ac["requests"].as_u64(), ac["sessions"].as_u64()),
+        (Some(21), Some(6))
+    );
+    let dag = stats("fixtures/agentic_mooncake.jsonl", "agentic_mooncake");
+    assert_eq!(
+        (dag["requests"].as_u64(), dag["sessions"].as_u64()),
+        (Some(12), Some(3))
+    );
+
+    let bad = scratch_file(
+        "agentic_bad",
+        "ac.jsonl",
+        "{\"num_turns\": 1, \"input_prompt_length\": 10, \"assistant_response_length\": [5], \"tool_call_output_length\": [1], \"tool_call_latency\": [\"soon\"], \"final_assistant_response_length\": 3}\n",
+    );
+    let out = servesim(&[
+        "trace",
+        "stats",
+        bad.to_str().unwrap(),
+        "--trace-format",
+        "applied_compute_agentic",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "ac.jsonl:1: field `tool_call_latency`: element 0: must be a finite number of seconds ≥ 0, got string \"soon\""
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use servesim_engine::{EngineConfig, WorkerType};
+use servesim_engine::{EngineConfig, PassTiming, WorkerType};
 use servesim_router::KvRouterConfig;
 
 use crate::admission::AdmissionMode;
@@ -112,6 +112,10 @@ pub struct ReplayConfig {
     /// Requests `0..warmup_requests` run first and are left out of every metric
     /// (`--warmup-requests`; closed-loop admission only).
     pub warmup_requests: u32,
+    /// The timing model behind the KV router's per-request prefill estimate
+    /// (`router_prefill_load_model: aic`) in aggregated and prefill pools: what the
+    /// reference's top-level `--aic-*` flags select. `None`: each pool's engine timing.
+    pub router_prefill_timing: Option<PassTiming>,
 }
 
 impl ReplayConfig {
@@ -131,6 +135,7 @@ impl ReplayConfig {
             seed,
             planning: None,
             warmup_requests: 0,
+            router_prefill_timing: None,
         }
     }
 

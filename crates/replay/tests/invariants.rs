@@ -63,6 +63,7 @@ proptest! {
             seed,
             planning: None,
             warmup_requests: 0,
+            router_prefill_timing: None,
         };
         let outcome = replay(&workload, &config, &mut NoObserver).unwrap();
         prop_assert_eq!(outcome.metrics.completed_requests, workload.len() as u64);

@@ -107,6 +107,7 @@ fn disaggregated_sglang_workers_complete_every_request() {
         seed: 42,
         planning: None,
         warmup_requests: 0,
+        router_prefill_timing: None,
     };
     let outcome = run(&w, &config);
     assert_eq!(outcome.metrics.completed_requests, 1000);

@@ -219,6 +219,30 @@ impl EngineArgs {
         }
     }
 
+    /// The keys given that servesim accepts for compatibility but that change nothing in an
+    /// offline replay (live-deployment ports, `reasoning`, `has_perf_model`), so that a
+    /// caller can say so instead of ignoring them silently.
+    ///
+    /// ```
+    /// use servesim_engine::EngineArgs;
+    /// let args = EngineArgs::from_json(r#"{"bootstrap_port": 9000, "block_size": 16}"#)?;
+    /// assert_eq!(args.ignored_keys(), vec!["bootstrap_port"]);
+    /// # Ok::<(), servesim_engine::EngineError>(())
+    /// ```
+    pub fn ignored_keys(&self) -> Vec<&'static str> {
+        [
+            ("reasoning", self.reasoning.is_some()),
+            ("enable_local_indexer", self.enable_local_indexer.is_some()),
+            ("bootstrap_port", self.bootstrap_port.is_some()),
+            ("zmq_kv_events_port", self.zmq_kv_events_port.is_some()),
+            ("zmq_replay_port", self.zmq_replay_port.is_some()),
+            ("has_perf_model", self.has_perf_model.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, given)| given.then_some(key))
+        .collect()
+    }
+
     /// The effective block size: `block_size`, or for SGLang `sglang.page_size` (which must
     /// agree with it), else the engine's default (64 for vLLM, 1 for SGLang, 32 for
     /// TensorRT-LLM).

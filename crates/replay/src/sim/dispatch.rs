@@ -1,6 +1,6 @@
 //! Arrivals and routing: from a ready request to a worker's queue, through the pool's router.
 
-use servesim_engine::{EngineConfig, EngineRequest, RequestId};
+use servesim_engine::{EngineConfig, EngineRequest, PassTiming, RequestId};
 use servesim_perf::{PassShape, PrefillChunk};
 use servesim_router::kv::PrefillEstimator;
 use servesim_router::{
@@ -14,16 +14,19 @@ use crate::config::{RouterMode, router_config_error};
 use crate::error::ReplayError;
 use crate::outcome::PoolKind;
 
+/// The router of a pool of `engine` workers; `prefill_timing` prices its per-request
+/// prefill estimate instead of the engine's timing when given.
 pub(super) fn make_router(
     mode: RouterMode,
     config: KvRouterConfig,
     engine: &EngineConfig,
+    prefill_timing: Option<&PassTiming>,
     seed: u64,
 ) -> Result<Box<dyn Router>, ReplayError> {
     Ok(match mode {
         RouterMode::RoundRobin => Box::new(RoundRobin::default()),
         RouterMode::KvRouter => {
-            let timing = engine.timing.clone();
+            let timing = prefill_timing.unwrap_or(&engine.timing).clone();
             let estimator: PrefillEstimator = Box::new(move |new_tokens, cached| {
                 let chunk = [PrefillChunk {
                     new_tokens,

@@ -5,11 +5,13 @@
 //! | [`TraceFormat::Mooncake`] | JSONL | one request; rows sharing `session_id` are turns of a conversation |
 //! | [`TraceFormat::MooncakeDelta`] | JSONL | as Mooncake, but a later turn carries only its new input; the prompt accumulates |
 //! | [`TraceFormat::AgenticMooncake`] | JSONL | one node of a request DAG (`request_id`, `wait_for`) |
+//! | [`TraceFormat::AppliedComputeAgentic`] | JSONL | one agent session: `num_turns + 1` requests with cumulative context |
 //! | [`TraceFormat::Azure`] | CSV | `TIMESTAMP,ContextTokens,GeneratedTokens`; no prefix information |
 //!
 //! Files are read line by line; memory holds only the compact [`Workload`].
 
 mod agentic;
+mod applied_compute;
 mod azure;
 pub(crate) mod json_row;
 mod lines;
@@ -39,14 +41,17 @@ pub enum TraceFormat {
     AgenticMooncake,
     /// The Azure LLM inference trace CSV (2023 and 2024 releases).
     Azure,
+    /// Applied Compute's agentic JSONL: one row is a whole tool-calling session.
+    AppliedComputeAgentic,
 }
 
 impl TraceFormat {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [TraceFormat; 4] = [
+    pub const ALL: [TraceFormat; 5] = [
         TraceFormat::Mooncake,
         TraceFormat::MooncakeDelta,
         TraceFormat::AgenticMooncake,
+        TraceFormat::AppliedComputeAgentic,
         TraceFormat::Azure,
     ];
 
@@ -57,6 +62,7 @@ impl TraceFormat {
             TraceFormat::MooncakeDelta => "mooncake-delta",
             TraceFormat::AgenticMooncake => "agentic_mooncake",
             TraceFormat::Azure => "azure",
+            TraceFormat::AppliedComputeAgentic => "applied_compute_agentic",
         }
     }
 
@@ -154,6 +160,9 @@ pub fn parse_trace(
         TraceFormat::MooncakeDelta => mooncake::read(&mut lines, options.trace_block_size, true)?,
         TraceFormat::AgenticMooncake => agentic::read(&mut lines, options.trace_block_size)?,
         TraceFormat::Azure => azure::read(&mut lines, options.trace_block_size)?,
+        TraceFormat::AppliedComputeAgentic => {
+            applied_compute::read(&mut lines, options.trace_block_size)?
+        }
     };
     if workload.is_empty() {
         let message = if lines.skipped.count > 0 {
