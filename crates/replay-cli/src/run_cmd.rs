@@ -593,7 +593,70 @@ pub(crate) fn write_output(path: &Path, text: &str) -> Result<(), CliError> {
     std::fs::write(path, text).map_err(io)
 }
 
+/// A finished replay: what was run, what came out, and the report.
+pub(crate) struct Simulated {
+    pub(crate) prepared: PreparedRun,
+    pub(crate) outcome: ReplayOutcome,
+    pub(crate) wall_time_ms: f64,
+    /// The `--report-json` content.
+    pub(crate) report: Value,
+}
+
 pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
+    let run = simulate(args, !args.quiet && std::io::stderr().is_terminal())?;
+    let path = report_path(args.report_json.as_deref());
+    let name = path.display().to_string();
+    write_report(&path, &run.report)?;
+    let html = write_html(args, &run)?;
+    if !args.quiet {
+        print!(
+            "{}",
+            render_table(&run.outcome.metrics, run.wall_time_ms, Some(&name))
+        );
+        if let Some(spec) = &run.outcome.speculative {
+            println!(
+                "Mean Accept Length (MTP, nextn {}): {:.4} (expected per decode step {:.4})",
+                spec.nextn, spec.mean_accept_length, spec.expected_accept_length
+            );
+        }
+        if let Some(planning) = &run.outcome.planning {
+            print!("{}", render_planning(planning));
+        }
+        if let Some(html) = html {
+            println!("HTML report: {}", html.display());
+        }
+    }
+    Ok(())
+}
+
+/// Writes `report` as pretty JSON to `path`.
+pub(crate) fn write_report(path: &Path, report: &Value) -> Result<(), CliError> {
+    let name = path.display().to_string();
+    let io = |source| CliError::Output {
+        path: name.clone(),
+        source,
+    };
+    let mut file = BufWriter::new(File::create(path).map_err(io)?);
+    serde_json::to_writer_pretty(&mut file, report).map_err(|e| io(e.into()))?;
+    file.write_all(b"\n").map_err(io)?;
+    file.flush().map_err(io)
+}
+
+/// Writes the HTML report where the flags (or the planner) ask for one; its path.
+pub(crate) fn write_html(args: &RunArgs, run: &Simulated) -> Result<Option<PathBuf>, CliError> {
+    let html = args.html_path(&run.prepared);
+    if let Some(html) = &html {
+        let info = RunInfo {
+            title: None,
+            subtitle: args.describe(&run.prepared),
+        };
+        write_output(html, &run_page(&run.outcome, &info).to_html())?;
+    }
+    Ok(html)
+}
+
+/// Prepares and replays a run (with a progress bar if asked), writing `--requests-jsonl`.
+pub(crate) fn simulate(args: &RunArgs, progress: bool) -> Result<Simulated, CliError> {
     let prepared = args.prepare()?;
     let jsonl = match &args.requests_jsonl {
         Some(path) => {
@@ -606,7 +669,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
         }
         None => None,
     };
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+    let bar = progress.then(|| {
         let bar = ProgressBar::new(prepared.workload.len() as u64);
         bar.set_style(
             ProgressStyle::with_template(
@@ -635,43 +698,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<(), CliError> {
             .map_err(|source| CliError::Output { path: name, source })?;
     }
     let report = args.report(&prepared, &outcome, wall_time_ms);
-    let path = report_path(args.report_json.as_deref());
-    let name = path.display().to_string();
-    let io = |source| CliError::Output {
-        path: name.clone(),
-        source,
-    };
-    let mut file = BufWriter::new(File::create(&path).map_err(io)?);
-    serde_json::to_writer_pretty(&mut file, &report).map_err(|e| io(e.into()))?;
-    file.write_all(b"\n").map_err(io)?;
-    file.flush().map_err(io)?;
-    let html = args.html_path(&prepared);
-    if let Some(html) = &html {
-        let info = RunInfo {
-            title: None,
-            subtitle: args.describe(&prepared),
-        };
-        write_output(html, &run_page(&outcome, &info).to_html())?;
-    }
-    if !args.quiet {
-        print!(
-            "{}",
-            render_table(&outcome.metrics, wall_time_ms, Some(&name))
-        );
-        if let Some(spec) = &outcome.speculative {
-            println!(
-                "Mean Accept Length (MTP, nextn {}): {:.4} (expected per decode step {:.4})",
-                spec.nextn, spec.mean_accept_length, spec.expected_accept_length
-            );
-        }
-        if let Some(planning) = &outcome.planning {
-            print!("{}", render_planning(planning));
-        }
-        if let Some(html) = html {
-            println!("HTML report: {}", html.display());
-        }
-    }
-    Ok(())
+    Ok(Simulated {
+        prepared,
+        outcome,
+        wall_time_ms,
+        report,
+    })
 }
 
 /// The scaling events and planner summary printed after the table.

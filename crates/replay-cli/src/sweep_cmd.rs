@@ -19,10 +19,51 @@ use crate::run_cmd::{RunArgs, write_output};
 use crate::sweep_args::{MergeArgs, SweepArgs, SweepCommand};
 use crate::sweep_params::{Binding, apply};
 
-pub(crate) fn run(args: &SweepArgs) -> Result<(), CliError> {
+/// `servesim sweep`: `base_argv` are the flags after `sweep` (re-parsed per grid point).
+pub(crate) fn run(args: &SweepArgs, base_argv: &[OsString]) -> Result<(), CliError> {
     if let Some(SweepCommand::Merge(merge_args)) = &args.command {
         return merge(merge_args);
     }
+    let started = Instant::now();
+    let (table, shard, jobs, runs) = sweep_table(args, base_argv)?;
+    let written = write_table_files(args, &table, shard)?;
+    if !args.run.quiet {
+        print!("{}", render_summary(&table));
+        println!(
+            "{} runs in {:.1} s ({jobs} jobs{}): {}",
+            table.rows.len(),
+            started.elapsed().as_secs_f64(),
+            if shard == Shard::ALL {
+                String::new()
+            } else {
+                format!(", shard {shard} of a {runs}-run grid")
+            },
+            written.join(", ")
+        );
+    }
+    failures(&table)
+}
+
+/// Writes the table of a sweep (or of its shard) to `--out-dir`; the files written.
+pub(crate) fn write_table_files(
+    args: &SweepArgs,
+    table: &SweepTable,
+    shard: Shard,
+) -> Result<Vec<String>, CliError> {
+    let stem = if shard == Shard::ALL {
+        "sweep".to_owned()
+    } else {
+        format!("sweep-shard-{}-of-{}", shard.index, shard.count)
+    };
+    write_table(table, &args.out_dir, &stem, &command_line())
+}
+
+/// Runs the grid (or the shard) of `args`: the table, the shard, the jobs used and the
+/// runs of the whole grid.
+pub(crate) fn sweep_table(
+    args: &SweepArgs,
+    base_argv: &[OsString],
+) -> Result<(SweepTable, Shard, usize, usize), CliError> {
     for (flag, given) in [
         ("--report-json", args.run.report_json.is_some()),
         ("--requests-jsonl", args.run.requests_jsonl.is_some()),
@@ -52,19 +93,17 @@ pub(crate) fn run(args: &SweepArgs) -> Result<(), CliError> {
         None => Shard::ALL,
     };
     // Every run's flags are checked before anything runs.
-    let base_argv: Vec<OsString> = std::env::args_os().skip(2).collect();
     let planned = shard
         .runs(grid.runs())
         .map(|index| {
             let point = grid.point(index);
             let pairs: Vec<(&Binding, &Value)> =
                 bindings.iter().zip(point.iter().map(|(_, v)| v)).collect();
-            apply(&base_argv, &pairs).map(|run| (index, point, run))
+            apply(base_argv, &pairs).map(|run| (index, point, run))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let (pool, jobs) = thread_pool(args.jobs)?;
     let bar = progress_bar(planned.len(), args.run.quiet);
-    let started = Instant::now();
     let rows: Vec<Result<SweepRow, CliError>> = pool.install(|| {
         planned
             .par_iter()
@@ -77,28 +116,7 @@ pub(crate) fn run(args: &SweepArgs) -> Result<(), CliError> {
     });
     bar.finish_and_clear();
     let rows = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let table = SweepTable::new(rows);
-    let stem = if shard == Shard::ALL {
-        "sweep".to_owned()
-    } else {
-        format!("sweep-shard-{}-of-{}", shard.index, shard.count)
-    };
-    let written = write_table(&table, &args.out_dir, &stem, &command_line())?;
-    if !args.run.quiet {
-        print!("{}", render_summary(&table));
-        println!(
-            "{} runs in {:.1} s ({jobs} jobs{}): {}",
-            table.rows.len(),
-            started.elapsed().as_secs_f64(),
-            if shard == Shard::ALL {
-                String::new()
-            } else {
-                format!(", shard {shard} of a {}-run grid", grid.runs())
-            },
-            written.join(", ")
-        );
-    }
-    failures(&table)
+    Ok((SweepTable::new(rows), shard, jobs, grid.runs()))
 }
 
 /// Replays one grid point; a failed replay is a row with its error (the sweep goes on).
