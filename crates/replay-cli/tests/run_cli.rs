@@ -32,7 +32,7 @@ fn replays_the_fixture_with_table_and_report() {
     for row in [
         "Time to First Token (ms)",
         "Inter Token Latency (ms)",
-        "Time Per Output Token (ms)",
+        "Inter Token Gap (ms)",
         "Request Count",
     ] {
         assert!(table.contains(row), "missing {row}: {table}");
@@ -47,7 +47,9 @@ fn replays_the_fixture_with_table_and_report() {
         "std_e2e_latency_ms",
         "median_tpot_ms",
         "max_itl_ms",
+        "p99_token_gap_ms",
         "p90_output_token_throughput_per_user",
+        "mean_token_gap_throughput_per_user",
         "prefix_cache_reused_ratio",
         "wall_time_ms",
         "total_throughput_tok_s",

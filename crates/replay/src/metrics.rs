@@ -1,13 +1,13 @@
-//! Report metrics: the reference's definitions, computed exactly.
+//! Report metrics: AIPerf's definitions (which the reference has moved to), computed exactly.
 //!
 //! Time origin 0 is the first arrival (the end of the warm-up phase, whose requests are left
-//! out). Per request: TTFT = first token − arrival; TTST =
-//! second − first token; TPOT = (last − first) / (output tokens − 1); E2E = last token −
-//! arrival. ITL pools every inter-token gap of every request (including zero gaps). The
-//! per-user output throughput is `1000 / gap` pooled per gap (the reference's definition),
-//! and — clearly named `_aiperf` — `(output tokens − 1) / (last − first)` per request, as
-//! AIPerf defines it. Statistics: mean, min, max, median, p75, p90, p95, p99 (nearest rank,
-//! `round((n − 1)·p/100)`) and the population standard deviation.
+//! out). Per request: TTFT = first token − arrival; TTST = second − first token; TPOT = ITL
+//! = (last − first) / (output tokens − 1); E2E = last token − arrival; output throughput per
+//! user = (output tokens − 1) / (last − first). The pooled view the reference used to report
+//! as ITL stays available: every inter-token gap of every request (zero gaps included) as
+//! `token_gap`, and `1000 / gap` per gap as `token_gap_throughput_per_user`. Statistics:
+//! mean, min, max, median, p75, p90, p95, p99 (nearest rank, `round((n − 1)·p/100)`) and the
+//! population standard deviation.
 
 use serde::Serialize;
 use servesim_trace::SimTime;
@@ -181,16 +181,22 @@ pub struct Metrics {
     pub ttft: Distribution,
     /// Time to second token (ms).
     pub ttst: Distribution,
-    /// Time per output token (ms).
+    /// Time per output token (ms): `(last − first token) / (output − 1)` per request.
     pub tpot: Distribution,
-    /// Inter-token latency, pooled over all gaps (ms).
+    /// Inter-token latency as AIPerf defines it (ms): `(E2E − TTFT) / (output − 1)` per
+    /// request, one sample per request with two or more tokens.
     pub itl: Distribution,
+    /// Every inter-token gap of every request, pooled (ms): what the reference reported as
+    /// ITL before AIPerf's definition.
+    pub token_gap: Distribution,
     /// End-to-end latency (ms).
     pub e2e_latency: Distribution,
-    /// Output tokens per second per user, pooled per gap (reference definition).
+    /// Output tokens per second per user as AIPerf defines it: `(output − 1) / (last − first
+    /// token)` per request.
     pub output_token_throughput_per_user: Distribution,
-    /// Output tokens per second per user, per request (AIPerf definition).
-    pub output_token_throughput_per_user_aiperf: Distribution,
+    /// `1000 / gap` for every inter-token gap > 0, pooled: the reference's former output
+    /// token throughput per user.
+    pub token_gap_throughput_per_user: Distribution,
 }
 
 impl Metrics {
@@ -227,7 +233,10 @@ impl Metrics {
             }
         }
         let gaps = collector.gaps();
-        let itl = Distribution::of_histogram(gaps.iter().map(|(g, c)| (g.as_millis_f64(), *c)));
+        let token_gap =
+            Distribution::of_histogram(gaps.iter().map(|(g, c)| (g.as_millis_f64(), *c)));
+        // AIPerf's ITL per request is the decode time over the gaps between its tokens.
+        let mut itl = tpot.clone();
         // 1000/gap reverses the order: walk the gaps from the largest.
         let per_user = Distribution::of_histogram(
             gaps.iter()
@@ -249,10 +258,11 @@ impl Metrics {
             ttft: Distribution::of(&mut ttft),
             ttst: Distribution::of(&mut ttst),
             tpot: Distribution::of(&mut tpot),
-            itl,
+            itl: Distribution::of(&mut itl),
+            token_gap,
             e2e_latency: Distribution::of(&mut e2e),
-            output_token_throughput_per_user: per_user,
-            output_token_throughput_per_user_aiperf: Distribution::of(&mut aiperf),
+            output_token_throughput_per_user: Distribution::of(&mut aiperf),
+            token_gap_throughput_per_user: per_user,
         }
     }
 
@@ -326,6 +336,7 @@ impl Metrics {
             ("ttst", "_ms", &self.ttst),
             ("tpot", "_ms", &self.tpot),
             ("itl", "_ms", &self.itl),
+            ("token_gap", "_ms", &self.token_gap),
             ("e2e_latency", "_ms", &self.e2e_latency),
             (
                 "output_token_throughput_per_user",
@@ -333,9 +344,9 @@ impl Metrics {
                 &self.output_token_throughput_per_user,
             ),
             (
-                "output_token_throughput_per_user_aiperf",
+                "token_gap_throughput_per_user",
                 "",
-                &self.output_token_throughput_per_user_aiperf,
+                &self.token_gap_throughput_per_user,
             ),
         ];
         for (name, unit, dist) in families {

@@ -101,15 +101,16 @@ fn single_row(name: &str, value: f64) -> Vec<String> {
     row
 }
 
-/// The AIPerf-style table (the reference's rows and columns, plus TPOT and p50), followed
-/// by the wall time, the prefix-cache reuse and where the report was saved.
+/// The AIPerf-style table (the reference's rows and columns with AIPerf's per-request ITL,
+/// plus the pooled inter-token gaps and p50), followed by the wall time, the prefix-cache
+/// reuse and where the report was saved.
 pub fn render_table(metrics: &Metrics, wall_time_ms: f64, saved_to: Option<&str>) -> String {
     let rows = vec![
         distribution_row("Time to First Token (ms)", &metrics.ttft),
         distribution_row("Time to Second Token (ms)", &metrics.ttst),
         distribution_row("Request Latency (ms)", &metrics.e2e_latency),
         distribution_row("Inter Token Latency (ms)", &metrics.itl),
-        distribution_row("Time Per Output Token (ms)", &metrics.tpot),
+        distribution_row("Inter Token Gap (ms)", &metrics.token_gap),
         distribution_row(
             "Output Token Throughput Per User (tokens/sec/user)",
             &metrics.output_token_throughput_per_user,

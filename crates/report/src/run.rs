@@ -128,7 +128,7 @@ fn latency_section(outcome: &ReplayOutcome, sla: Option<(f64, f64)>) -> Section 
     };
     let mut itl_chart = distribution(
         "cdf-itl",
-        "Inter-token latency (CDF)",
+        "Inter-token gaps (CDF)",
         itl,
         sla.map(|s| s.1),
     );
