@@ -110,7 +110,13 @@ impl PassTiming {
 }
 
 fn to_sim_time(ms: f64) -> SimTime {
-    SimTime::from_millis_f64(ms.max(0.0)).unwrap_or(SimTime::ZERO)
+    let ms = ms.max(0.0);
+    // A pass beyond the representable range lasts "for ever", not zero.
+    SimTime::from_millis_f64(ms).unwrap_or(if ms.is_finite() {
+        SimTime::LIMIT
+    } else {
+        SimTime::ZERO
+    })
 }
 
 #[cfg(test)]

@@ -49,7 +49,13 @@ fn bad_traces_fail_with_one_clear_line() {
         (
             "timestamp",
             r#"{"timestamp": "noon", "output_length": 2, "hash_ids": [1]}"#.to_owned(),
-            ":1: field `timestamp`: must be a finite number of milliseconds ≥ 0, got string \"noon\"",
+            ":1: field `timestamp`: must be a finite number of milliseconds in [0, 4.612e15), got string \"noon\"",
+        ),
+        (
+            "far_future",
+            r#"{"timestamp": 1e20, "input_length": 10, "output_length": 2, "hash_ids": [1]}"#
+                .to_owned(),
+            ":1: field `timestamp`: must be a finite number of milliseconds in [0, 4.612e15), got 1e+20",
         ),
         (
             "empty",

@@ -126,12 +126,7 @@ fn latency_section(outcome: &ReplayOutcome, sla: Option<(f64, f64)>) -> Section 
         }
         chart
     };
-    let mut itl_chart = distribution(
-        "cdf-itl",
-        "Inter-token gaps (CDF)",
-        itl,
-        sla.map(|s| s.1),
-    );
+    let mut itl_chart = distribution("cdf-itl", "Inter-token gaps (CDF)", itl, sla.map(|s| s.1));
     if let Some(series) = itl_chart.series.first_mut() {
         series.name = "token gaps".to_owned();
     }

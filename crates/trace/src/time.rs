@@ -33,6 +33,9 @@ impl SimTime {
     pub const ZERO: SimTime = SimTime(0);
     /// The largest representable time; used as "never".
     pub const MAX: SimTime = SimTime(u64::MAX);
+    /// The first time a trace or a flag may not name: 2^62 µs (about 146,000 years). Times
+    /// read from input stay below it.
+    pub const LIMIT: SimTime = SimTime(1 << 62);
 
     /// A time of `us` microseconds.
     pub const fn from_micros(us: u64) -> Self {
@@ -51,20 +54,29 @@ impl SimTime {
 
     /// Converts fractional milliseconds to the nearest microsecond.
     ///
-    /// Returns `None` for negative, NaN or infinite input, so that callers can report the
-    /// offending value instead of silently clamping it.
+    /// Returns `None` for negative, NaN, infinite or out-of-range input (at or beyond
+    /// [`SimTime::LIMIT`]), so that callers can report the offending value instead of
+    /// silently clamping it.
+    ///
+    /// ```
+    /// use servesim_trace::SimTime;
+    /// assert_eq!(SimTime::from_millis_f64(1.5), Some(SimTime::from_micros(1500)));
+    /// assert_eq!(SimTime::from_millis_f64(1e20), None);
+    /// ```
     pub fn from_millis_f64(ms: f64) -> Option<Self> {
         Self::from_micros_f64(ms * 1_000.0)
     }
 
-    /// Converts fractional seconds to the nearest microsecond (`None` if negative or not finite).
+    /// Converts fractional seconds to the nearest microsecond (`None` if negative, not finite
+    /// or out of range).
     pub fn from_secs_f64(s: f64) -> Option<Self> {
         Self::from_micros_f64(s * 1_000_000.0)
     }
 
     fn from_micros_f64(us: f64) -> Option<Self> {
-        if us.is_finite() && us >= 0.0 {
-            // `as` saturates at u64::MAX for huge finite values, which is what we want.
+        // The bound keeps times clear of `SimTime::MAX`, the "never" of the engines, and of
+        // overflow when delays are added.
+        if us.is_finite() && us >= 0.0 && us < Self::LIMIT.0 as f64 {
             Some(SimTime(us.round() as u64))
         } else {
             None

@@ -320,7 +320,7 @@ impl KvRouter {
             for &hash in &hashes {
                 self.cache.add(hash, w, false);
             }
-            let ttl = SimTime::from_secs_f64(self.config.router_ttl_secs).unwrap_or(SimTime::ZERO);
+            let ttl = SimTime::from_secs_f64(self.config.router_ttl_secs).unwrap_or(SimTime::LIMIT);
             self.assumed.push_back((now + ttl, w, hashes.clone()));
         }
         self.requests.insert(
@@ -413,7 +413,7 @@ impl Router for KvRouter {
             return;
         }
         let delay =
-            SimTime::from_millis_f64(self.config.router_event_delay_ms).unwrap_or(SimTime::ZERO);
+            SimTime::from_millis_f64(self.config.router_event_delay_ms).unwrap_or(SimTime::LIMIT);
         if delay == SimTime::ZERO {
             for &(_, event) in events {
                 self.apply_event(worker.0, event);

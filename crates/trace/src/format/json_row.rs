@@ -161,7 +161,8 @@ pub(crate) fn millis(line: u64, field: &'static str, value: &Value) -> Result<Si
                 line,
                 field,
                 format!(
-                    "must be a finite number of milliseconds ≥ 0, got {}",
+                    "must be a finite number of milliseconds in [0, {:.3e}), got {}",
+                    SimTime::LIMIT.as_millis_f64(),
                     describe(value)
                 ),
             )
@@ -302,7 +303,7 @@ mod tests {
         let err = millis(3, "timestamp", &Value::from("abc")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "3: field `timestamp`: must be a finite number of milliseconds ≥ 0, got string \"abc\""
+            "3: field `timestamp`: must be a finite number of milliseconds in [0, 4.612e15), got string \"abc\""
         );
         let mut ids = Vec::new();
         let err = hash_ids(3, &serde_json::json!([1, -2]), &mut ids).unwrap_err();

@@ -294,7 +294,7 @@ mod tests {
             ),
             (
                 r#"{"timestamp": "soon", "output_length": 2, "hash_ids": [1]}"#,
-                "t.jsonl:1: field `timestamp`: must be a finite number of milliseconds ≥ 0, got string \"soon\"",
+                "t.jsonl:1: field `timestamp`: must be a finite number of milliseconds in [0, 4.612e15), got string \"soon\"",
             ),
             (
                 r#"{"timestamp": 0, "input_length": 9, "output_length": 2, "hash_ids": [1, 2]}"#,

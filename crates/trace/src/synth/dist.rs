@@ -284,7 +284,8 @@ impl DelayDist {
             DelayDist::Constant(ms) => ms,
             DelayDist::Exponential(mean) => Exp::new(1.0 / mean).map_or(mean, |d| d.sample(rng)),
         };
-        SimTime::from_millis_f64(ms).unwrap_or(SimTime::ZERO)
+        // Validated finite and ≥ 0: out of range only when absurdly long.
+        SimTime::from_millis_f64(ms).unwrap_or(SimTime::LIMIT)
     }
 }
 
