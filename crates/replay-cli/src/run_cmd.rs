@@ -354,6 +354,7 @@ impl RunArgs {
             decode_gpus: planner.decode_engine_num_gpu.unwrap_or(tp.1),
             planner,
             benchmark_granularity: self.benchmark_granularity,
+            custom_policy: None,
         }))
     }
 
@@ -485,6 +486,7 @@ impl RunArgs {
             planning,
             warmup_requests: self.warmup_requests,
             router_prefill_timing: None,
+            custom_router: None,
         };
         config.router_config = self.router_config(config.block_size())?;
         let router_aic = self

@@ -7,6 +7,7 @@ use servesim_engine::{EngineConfig, PassTiming, WorkerType};
 use servesim_router::KvRouterConfig;
 
 use crate::admission::AdmissionMode;
+use crate::custom::CustomRouter;
 use crate::error::ReplayError;
 
 /// How requests are routed to workers (`--router-mode`).
@@ -116,6 +117,8 @@ pub struct ReplayConfig {
     /// (`router_prefill_load_model: aic`) in aggregated and prefill pools: what the
     /// reference's top-level `--aic-*` flags select. `None`: each pool's engine timing.
     pub router_prefill_timing: Option<PassTiming>,
+    /// Your own router for every pool, instead of `router_mode`'s.
+    pub custom_router: Option<CustomRouter>,
 }
 
 impl ReplayConfig {
@@ -136,6 +139,7 @@ impl ReplayConfig {
             planning: None,
             warmup_requests: 0,
             router_prefill_timing: None,
+            custom_router: None,
         }
     }
 

@@ -13,6 +13,7 @@
 mod admission;
 mod collector;
 mod config;
+mod custom;
 mod error;
 mod metrics;
 mod outcome;
@@ -26,6 +27,7 @@ pub mod validate;
 pub use admission::AdmissionMode;
 pub use collector::{Collector, RequestRecord};
 pub use config::{ReplayConfig, RouterMode, Topology, TransferConfig};
+pub use custom::{CustomPolicy, CustomRouter};
 pub use error::ReplayError;
 pub use metrics::{Distribution, Metrics, STATS, SlaAttainment};
 pub use outcome::{

@@ -18,6 +18,8 @@ use servesim_planner::policy::{Deployment, ScalingPolicy};
 use servesim_planner::record::TickRecord;
 use servesim_trace::SimTime;
 
+use crate::custom::CustomPolicy;
+
 /// How the planner runs inside a replay.
 #[derive(Clone, Debug)]
 pub struct PlanningConfig {
@@ -29,6 +31,8 @@ pub struct PlanningConfig {
     pub decode_gpus: u32,
     /// Points per axis of the pre-deployment sweep (`--benchmark-granularity`, default 8).
     pub benchmark_granularity: u32,
+    /// Your own scaling policy, instead of the one `planner.scaling_policy` names.
+    pub custom_policy: Option<CustomPolicy>,
 }
 
 /// A change of a pool's replica count.
@@ -199,7 +203,11 @@ impl Planning {
             pools.insert(Component::Prefill, (caps(engine), config.prefill_gpus));
         }
         pools.insert(Component::Decode, (caps(decode), config.decode_gpus));
-        let mut policy = build_policy(&config.planner, &Deployment { pools });
+        let deployment = Deployment { pools };
+        let mut policy = match &config.custom_policy {
+            Some(custom) => custom.build(&config.planner, &deployment),
+            None => build_policy(&config.planner, &deployment),
+        };
         if config.planner.pre_deployment_sweeping_mode != SweepMode::None {
             let factor = if config.planner.pre_deployment_sweeping_mode == SweepMode::Thorough {
                 4
@@ -362,6 +370,7 @@ mod tests {
             prefill_gpus: 1,
             decode_gpus: 1,
             benchmark_granularity: 8,
+            custom_policy: None,
         };
         let mut planning = Planning::new(&config, None, &engine);
         planning.on_arrival(1000, 100);

@@ -64,6 +64,7 @@ proptest! {
             planning: None,
             warmup_requests: 0,
             router_prefill_timing: None,
+            custom_router: None,
         };
         let outcome = replay(&workload, &config, &mut NoObserver).unwrap();
         prop_assert_eq!(outcome.metrics.completed_requests, workload.len() as u64);

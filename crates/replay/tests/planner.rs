@@ -51,6 +51,7 @@ fn run(
         prefill_gpus: 1,
         decode_gpus: 1,
         benchmark_granularity: 8,
+        custom_policy: None,
     });
     replay(workload, &config, &mut NoObserver).unwrap()
 }

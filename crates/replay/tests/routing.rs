@@ -48,6 +48,7 @@ fn disaggregated(prefill: u32, decode: u32, bandwidth_gbps: f64, mode: RouterMod
         planning: None,
         warmup_requests: 0,
         router_prefill_timing: None,
+        custom_router: None,
     }
 }
 

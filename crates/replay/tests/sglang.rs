@@ -108,6 +108,7 @@ fn disaggregated_sglang_workers_complete_every_request() {
         planning: None,
         warmup_requests: 0,
         router_prefill_timing: None,
+        custom_router: None,
     };
     let outcome = run(&w, &config);
     assert_eq!(outcome.metrics.completed_requests, 1000);
@@ -183,6 +184,7 @@ fn the_planner_observes_the_accept_length() {
         prefill_gpus: 1,
         decode_gpus: 1,
         benchmark_granularity: 8,
+        custom_policy: None,
     });
     let outcome = run(&w, &config);
     let planning = outcome.planning.unwrap();

@@ -183,6 +183,7 @@ fn planner_outcome() -> ReplayOutcome {
         prefill_gpus: 1,
         decode_gpus: 1,
         benchmark_granularity: 8,
+        custom_policy: None,
     });
     replay(&workload, &config, &mut NoObserver).unwrap()
 }

@@ -126,17 +126,20 @@ pub fn replay(
                 seed,
                 ..(*engine).clone()
             },
-            router: make_router(
-                config.router_mode,
-                router_config.clone(),
-                engine,
-                // The decode side never estimates prefill load.
-                config
-                    .router_prefill_timing
-                    .as_ref()
-                    .filter(|_| *kind != PoolKind::Decode),
-                seed,
-            )?,
+            router: match &config.custom_router {
+                Some(custom) => custom.build(engine, seed),
+                None => make_router(
+                    config.router_mode,
+                    router_config.clone(),
+                    engine,
+                    // The decode side never estimates prefill load.
+                    config
+                        .router_prefill_timing
+                        .as_ref()
+                        .filter(|_| *kind != PoolKind::Decode),
+                    seed,
+                )?,
+            },
             workers: Vec::new(),
             held: BTreeMap::new(),
             queue_times_ms: Vec::new(),
