@@ -142,7 +142,7 @@ impl RunArgs {
             description = json!({
                 "trace": path.display().to_string(),
                 "trace_format": format.name(),
-                "trace_block_size": self.input.trace_block_size,
+                "trace_block_size": workload.trace_block_size(),
                 "skipped_lines": loaded.skipped.count,
             });
         } else {

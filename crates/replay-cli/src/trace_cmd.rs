@@ -35,9 +35,9 @@ pub(crate) struct TraceInputArgs {
     /// Trace format [default: mooncake; azure for .csv files].
     #[arg(long, value_name = "FORMAT")]
     pub(crate) trace_format: Option<TraceFormat>,
-    /// Tokens per trace hash_id.
-    #[arg(long, default_value_t = 512, value_name = "TOKENS")]
-    pub(crate) trace_block_size: u32,
+    /// Tokens per trace hash_id [default: 512; weka traces declare their own].
+    #[arg(long, value_name = "TOKENS")]
+    pub(crate) trace_block_size: Option<u32>,
     /// Skip invalid lines with a warning instead of failing on the first one.
     #[arg(long)]
     pub(crate) skip_invalid: bool,
@@ -51,10 +51,22 @@ impl TraceInputArgs {
             format: self
                 .trace_format
                 .unwrap_or_else(|| TraceFormat::detect(path)),
-            trace_block_size: self.trace_block_size,
+            trace_block_size: self
+                .trace_block_size
+                .unwrap_or(ReadOptions::default().trace_block_size),
             skip_invalid: self.skip_invalid,
         };
         let loaded = read_trace(path, &options)?;
+        let declared = loaded.workload.trace_block_size();
+        if let Some(given) = self.trace_block_size
+            && options.format == TraceFormat::Weka
+            && given != declared
+        {
+            return Err(CliError::Usage(format!(
+                "--trace-block-size {given}: {} declares block_size {declared}; weka traces carry their own block size",
+                path.display()
+            )));
+        }
         if loaded.skipped.count > 0 && first_warning_for(path) {
             let first = loaded
                 .skipped

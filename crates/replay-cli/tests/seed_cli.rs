@@ -150,6 +150,32 @@ fn agentic_mooncake_run() {
     assert_eq!(report["completed_requests"], 12);
 }
 
+/// The SemiAnalysis agentic corpora other simulators read: subagents, joins, 64-token blocks.
+#[test]
+fn weka_run() {
+    let t = fixture("weka_agentic.jsonl");
+    let report = succeeds(
+        "seed_weka",
+        &[
+            &t,
+            "--trace-format",
+            "weka",
+            "--router-mode",
+            "kv_router",
+            "--num-workers",
+            "2",
+            "--report-json",
+            "weka-report.json",
+        ],
+        "weka-report.json",
+    );
+    assert_eq!(report["completed_requests"], 11);
+    assert_eq!(
+        report["servesim"]["config"]["workload"]["trace_block_size"],
+        64
+    );
+}
+
 #[test]
 fn trace_modes_and_router_policies() {
     let t = trace();

@@ -219,6 +219,47 @@ fn agentic_fixtures_parse_with_exact_counts() {
         (Some(12), Some(3))
     );
 
+    let weka = stats("fixtures/weka_agentic.jsonl", "weka");
+    // Play a: 6 calls of the main agent and 2 of subagents; play b: 3 calls.
+    assert_eq!(
+        (weka["requests"].as_u64(), weka["sessions"].as_u64()),
+        (Some(11), Some(2))
+    );
+    let out = servesim(&[
+        "trace",
+        "stats",
+        "fixtures/weka_agentic.jsonl",
+        "--trace-format",
+        "weka",
+        "--trace-block-size",
+        "512",
+    ]);
+    assert!(
+        stderr(&out).contains("declares block_size 64"),
+        "{}",
+        stderr(&out)
+    );
+    let bad_weka = scratch_file(
+        "weka_bad",
+        "w.jsonl",
+        "{\"requests\": [{\"t\": 0, \"type\": \"subagent\", \"status\": \"completed\", \"requests\": [{\"t\": 0, \"in\": 64, \"out\": \"many\", \"hash_ids\": [1]}]}]}\n",
+    );
+    let out = servesim(&[
+        "trace",
+        "stats",
+        bad_weka.to_str().unwrap(),
+        "--trace-format",
+        "weka",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(
+            "w.jsonl:1: field `out`: requests[0].requests[0]: must be a positive integer, got string \"many\""
+        ),
+        "{}",
+        stderr(&out)
+    );
+
     let bad = scratch_file(
         "agentic_bad",
         "ac.jsonl",

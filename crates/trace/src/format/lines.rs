@@ -17,6 +17,13 @@ impl SkippedLines {
     /// How many skipped-line errors are kept for display.
     pub const KEPT: usize = 5;
 
+    /// Adds the skipped lines of another file.
+    pub(super) fn absorb(&mut self, other: SkippedLines) {
+        self.count += other.count;
+        let room = Self::KEPT.saturating_sub(self.first.len());
+        self.first.extend(other.first.into_iter().take(room));
+    }
+
     fn record(&mut self, error: LineError) {
         self.count += 1;
         if self.first.len() < Self::KEPT {
@@ -74,6 +81,31 @@ impl<'n, R: BufRead> LineReader<'n, R> {
             if let Err(error) = result {
                 self.reject(error)?;
             }
+        }
+    }
+
+    /// Calls `handle(1, text)` once with the whole input (a document that may span lines,
+    /// such as a pretty-printed JSON object), unless it is blank.
+    pub(super) fn whole_document(
+        &mut self,
+        handle: impl FnOnce(u64, &str) -> Result<(), LineError>,
+    ) -> Result<(), TraceError> {
+        self.buf.clear();
+        self.reader
+            .read_to_end(&mut self.buf)
+            .map_err(|source| TraceError::Io {
+                path: self.name.to_owned(),
+                source,
+            })?;
+        self.line_no = 1;
+        let result = match std::str::from_utf8(&self.buf) {
+            Ok(text) if text.trim().is_empty() => return Ok(()),
+            Ok(text) => handle(1, text),
+            Err(_) => Err(LineError::line(1, "file is not valid UTF-8")),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(error) => self.reject(error),
         }
     }
 

@@ -6,6 +6,7 @@
 //! | [`TraceFormat::MooncakeDelta`] | JSONL | as Mooncake, but a later turn carries only its new input; the prompt accumulates |
 //! | [`TraceFormat::AgenticMooncake`] | JSONL | one node of a request DAG (`request_id`, `wait_for`) |
 //! | [`TraceFormat::AppliedComputeAgentic`] | JSONL | one agent session: `num_turns + 1` requests with cumulative context |
+//! | [`TraceFormat::Weka`] | JSONL, `.json` or a directory | one recorded agent run, subagents nested |
 //! | [`TraceFormat::Azure`] | CSV | `TIMESTAMP,ContextTokens,GeneratedTokens`; no prefix information |
 //!
 //! Files are read line by line; memory holds only the compact [`Workload`].
@@ -16,6 +17,7 @@ mod azure;
 pub(crate) mod json_row;
 mod lines;
 mod mooncake;
+mod weka;
 
 use std::fmt;
 use std::fs::File;
@@ -43,15 +45,18 @@ pub enum TraceFormat {
     Azure,
     /// Applied Compute's agentic JSONL: one row is a whole tool-calling session.
     AppliedComputeAgentic,
+    /// Weka agentic traces (SemiAnalysis AgentX corpora): one row is a recorded agent run.
+    Weka,
 }
 
 impl TraceFormat {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [TraceFormat; 5] = [
+    pub const ALL: [TraceFormat; 6] = [
         TraceFormat::Mooncake,
         TraceFormat::MooncakeDelta,
         TraceFormat::AgenticMooncake,
         TraceFormat::AppliedComputeAgentic,
+        TraceFormat::Weka,
         TraceFormat::Azure,
     ];
 
@@ -63,6 +68,7 @@ impl TraceFormat {
             TraceFormat::AgenticMooncake => "agentic_mooncake",
             TraceFormat::Azure => "azure",
             TraceFormat::AppliedComputeAgentic => "applied_compute_agentic",
+            TraceFormat::Weka => "weka",
         }
     }
 
@@ -103,7 +109,8 @@ impl FromStr for TraceFormat {
 pub struct ReadOptions {
     /// The file format.
     pub format: TraceFormat,
-    /// Tokens per trace `hash_id` (`--trace-block-size`, default 512).
+    /// Tokens per trace `hash_id` (`--trace-block-size`, default 512); Weka traces carry
+    /// their own.
     pub trace_block_size: u32,
     /// Skip invalid lines (counting them) instead of failing on the first one.
     pub skip_invalid: bool,
@@ -138,6 +145,10 @@ pub struct LoadedTrace {
 /// ```
 pub fn read_trace(path: &Path, options: &ReadOptions) -> Result<LoadedTrace, TraceError> {
     let name = path.display().to_string();
+    if options.format == TraceFormat::Weka {
+        let (workload, skipped) = weka::read_path(path, options.skip_invalid)?;
+        return non_empty(workload, skipped, &name);
+    }
     let file = File::open(path).map_err(|source| TraceError::Io {
         path: name.clone(),
         source,
@@ -163,13 +174,20 @@ pub fn parse_trace(
         TraceFormat::AppliedComputeAgentic => {
             applied_compute::read(&mut lines, options.trace_block_size)?
         }
+        TraceFormat::Weka => weka::read(&mut lines)?,
     };
+    non_empty(workload, lines.skipped, name)
+}
+
+/// The loaded trace, or an error when no request is left.
+fn non_empty(
+    workload: Workload,
+    skipped: SkippedLines,
+    name: &str,
+) -> Result<LoadedTrace, TraceError> {
     if workload.is_empty() {
-        let message = if lines.skipped.count > 0 {
-            format!(
-                "no valid request ({} invalid lines skipped)",
-                lines.skipped.count
-            )
+        let message = if skipped.count > 0 {
+            format!("no valid request ({} invalid lines skipped)", skipped.count)
         } else {
             "trace is empty: no request found".to_owned()
         };
@@ -178,8 +196,5 @@ pub fn parse_trace(
             message,
         });
     }
-    Ok(LoadedTrace {
-        workload,
-        skipped: lines.skipped,
-    })
+    Ok(LoadedTrace { workload, skipped })
 }
