@@ -60,7 +60,7 @@ pub use interpolated::{InterpolatedModel, ProfileTable};
 pub use model::{MixedCost, PerfModel};
 pub use models::builtin_model_names;
 pub use ops::{ForwardGraph, Phases, Stream};
-pub use parallel::Parallelism;
+pub use parallel::{MAX_GPUS, Parallelism};
 pub use pass::{DecodeShape, PassShape, PrefillChunk};
 pub use polynomial::PolynomialModel;
 pub use step::{OpCoster, StepModel};

@@ -17,6 +17,10 @@ pub struct Parallelism {
     pub attention_dp: u32,
 }
 
+/// The most GPUs one parallel dimension (or one worker) may span: far beyond any NVLink
+/// domain, small enough that products of sizes stay exact in `u32`.
+pub const MAX_GPUS: u32 = 4096;
+
 impl Parallelism {
     /// Checks a layout against `arch`. Unset MoE sizes default as AIConfigurator requires
     /// (`tp × attention_dp = moe_tp × moe_ep`): `moe_ep` to 1 and `moe_tp` to the rest.
@@ -39,6 +43,12 @@ impl Parallelism {
         let bad = |message: String| Err(PerfError::Parallelism(message));
         if tp == 0 || attention_dp == 0 {
             return bad("tp and attention_dp sizes must be ≥ 1".to_owned());
+        }
+        let sizes = [Some(tp), moe_tp, moe_ep, Some(attention_dp)];
+        if sizes.into_iter().flatten().any(|n| n > MAX_GPUS) {
+            return bad(format!(
+                "parallel sizes must be at most {MAX_GPUS} GPUs, got tp {tp}, attention_dp {attention_dp}, moe_tp {moe_tp:?}, moe_ep {moe_ep:?}"
+            ));
         }
         let heads = arch.attention.heads();
         if !heads.is_multiple_of(tp) {
@@ -88,7 +98,7 @@ impl Parallelism {
             (None, Some(e)) => (width.checked_div(e).unwrap_or(0), e),
             (None, None) => (width, 1),
         };
-        if moe_tp == 0 || moe_ep == 0 || moe_tp * moe_ep != width {
+        if moe_tp == 0 || moe_ep == 0 || u64::from(moe_tp) * u64::from(moe_ep) != u64::from(width) {
             return bad(format!(
                 "moe_tp ({moe_tp}) × moe_ep ({moe_ep}) must equal tp ({tp}) × attention_dp ({attention_dp})"
             ));

@@ -287,10 +287,18 @@ fn parse_config<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, Planne
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
     if is_yaml {
-        serde_norway::from_str(&text).map_err(|e| PlannerError::Config(format!("{value}: {e}")))
+        from_yaml(&text, value)
     } else {
-        serde_json::from_str(&text).map_err(|e| PlannerError::Config(format!("{value}: {e}")))
+        from_json(&text, value)
     }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str, source: &str) -> Result<T, PlannerError> {
+    serde_json::from_str(text).map_err(|e| PlannerError::Config(format!("{source}: {e}")))
+}
+
+fn from_yaml<T: serde::de::DeserializeOwned>(text: &str, source: &str) -> Result<T, PlannerError> {
+    serde_norway::from_str(text).map_err(|e| PlannerError::Config(format!("{source}: {e}")))
 }
 
 fn invalid(key: &str, message: impl fmt::Display) -> PlannerError {
@@ -301,6 +309,16 @@ impl PlannerConfig {
     /// Parses inline JSON, or a JSON or YAML file (`.yaml`/`.yml` as YAML, else JSON).
     pub fn parse(value: &str) -> Result<Self, PlannerError> {
         parse_config(value)
+    }
+
+    /// Parses a JSON document; `source` names it in errors.
+    pub fn from_json(text: &str, source: &str) -> Result<Self, PlannerError> {
+        from_json(text, source)
+    }
+
+    /// Parses a YAML document; `source` names it in errors.
+    pub fn from_yaml(text: &str, source: &str) -> Result<Self, PlannerError> {
+        from_yaml(text, source)
     }
 
     /// Reads a configuration like [`parse`](Self::parse) but keeps it as a JSON object, so
@@ -346,19 +364,7 @@ impl PlannerConfig {
                 "throughput scaling needs a sweep (`rapid` or `thorough`)",
             ));
         }
-        for (key, value) in [
-            (
-                "throughput_adjustment_interval",
-                self.throughput_adjustment_interval,
-            ),
-            ("load_adjustment_interval", self.load_adjustment_interval),
-            ("ttft", self.ttft),
-            ("itl", self.itl),
-        ] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(invalid(key, format!("must be > 0, got {value}")));
-            }
-        }
+        self.check_ranges()?;
         if self.enable_load_scaling
             && self.enable_throughput_scaling
             && self.load_adjustment_interval >= self.throughput_adjustment_interval
@@ -371,8 +377,9 @@ impl PlannerConfig {
                 ),
             ));
         }
-        let root = f64::from(self.fpm_sample_bucket_size).sqrt().round() as u32;
-        if self.fpm_sample_bucket_size == 0 || root * root != self.fpm_sample_bucket_size {
+        let root = f64::from(self.fpm_sample_bucket_size).sqrt().round() as u64;
+        if self.fpm_sample_bucket_size == 0 || root * root != u64::from(self.fpm_sample_bucket_size)
+        {
             return Err(invalid(
                 "fpm_sample_bucket_size",
                 format!(
@@ -383,35 +390,6 @@ impl PlannerConfig {
         }
         if self.min_endpoint == 0 {
             return Err(invalid("min_endpoint", "must be ≥ 1"));
-        }
-        if self.max_num_fpm_samples == 0
-            || self.load_min_observations == 0
-            || self.load_metric_samples == 0
-        {
-            return Err(invalid("max_num_fpm_samples", "sample counts must be ≥ 1"));
-        }
-        if !(0.0..=100.0).contains(&self.load_scaling_down_sensitivity) {
-            return Err(invalid(
-                "load_scaling_down_sensitivity",
-                format!(
-                    "must be a percentage in [0, 100], got {}",
-                    self.load_scaling_down_sensitivity
-                ),
-            ));
-        }
-        for (key, value) in [
-            ("hpa_target_utilization", self.hpa_target_utilization),
-            ("kpa_target_concurrency", self.kpa_target_concurrency),
-            ("kpa_stable_window", self.kpa_stable_window),
-            ("kpa_panic_window_fraction", self.kpa_panic_window_fraction),
-            ("kpa_panic_threshold", self.kpa_panic_threshold),
-        ] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(invalid(key, format!("must be > 0, got {value}")));
-            }
-        }
-        if !(self.hpa_stabilization_window.is_finite() && self.hpa_stabilization_window >= 0.0) {
-            return Err(invalid("hpa_stabilization_window", "must be ≥ 0 seconds"));
         }
         if matches!(self.speculative_nextn, Some(0)) {
             return Err(invalid(
@@ -431,6 +409,138 @@ impl PlannerConfig {
             config: self,
             warnings,
         })
+    }
+}
+
+/// The longest interval or window a configuration may name: about 31 years, far inside the
+/// simulated clock's range.
+const MAX_SECONDS: f64 = 1e9;
+
+/// Where a numeric planner key must lie (docs/input-ranges.md lists every key).
+#[derive(Clone, Copy)]
+enum Range {
+    /// Finite and > 0.
+    Positive,
+    /// Finite and ≥ 0.
+    NonNegative,
+    /// In (0, 1].
+    Fraction,
+    /// A percentage in [0, 100].
+    Percent,
+    /// Seconds in (0, `MAX_SECONDS`].
+    Seconds,
+    /// Seconds in [0, `MAX_SECONDS`].
+    SecondsOrZero,
+}
+
+impl Range {
+    fn check(self, key: &str, v: f64) -> Result<(), PlannerError> {
+        let (ok, expected) = match self {
+            Range::Positive => (v.is_finite() && v > 0.0, "> 0".to_owned()),
+            Range::NonNegative => (v.is_finite() && v >= 0.0, "≥ 0".to_owned()),
+            Range::Fraction => (v > 0.0 && v <= 1.0, "in (0, 1]".to_owned()),
+            Range::Percent => (
+                (0.0..=100.0).contains(&v),
+                "a percentage in [0, 100]".to_owned(),
+            ),
+            Range::Seconds => (
+                v > 0.0 && v <= MAX_SECONDS,
+                format!("in (0, {MAX_SECONDS:e}] seconds"),
+            ),
+            Range::SecondsOrZero => (
+                (0.0..=MAX_SECONDS).contains(&v),
+                format!("in [0, {MAX_SECONDS:e}] seconds"),
+            ),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(invalid(key, format!("must be {expected}, got {v}")))
+        }
+    }
+}
+
+impl PlannerConfig {
+    /// Checks every numeric key against its documented range.
+    fn check_ranges(&self) -> Result<(), PlannerError> {
+        let numbers = [
+            (
+                "throughput_adjustment_interval",
+                self.throughput_adjustment_interval,
+                Range::Seconds,
+            ),
+            (
+                "load_adjustment_interval",
+                self.load_adjustment_interval,
+                Range::Seconds,
+            ),
+            ("ttft", self.ttft, Range::Positive),
+            ("itl", self.itl, Range::Positive),
+            ("kalman_q_level", self.kalman_q_level, Range::NonNegative),
+            ("kalman_q_trend", self.kalman_q_trend, Range::NonNegative),
+            ("kalman_r", self.kalman_r, Range::Positive),
+            (
+                "load_scaling_down_sensitivity",
+                self.load_scaling_down_sensitivity,
+                Range::Percent,
+            ),
+            (
+                "hpa_target_utilization",
+                self.hpa_target_utilization,
+                Range::Fraction,
+            ),
+            (
+                "hpa_stabilization_window",
+                self.hpa_stabilization_window,
+                Range::SecondsOrZero,
+            ),
+            (
+                "kpa_target_concurrency",
+                self.kpa_target_concurrency,
+                Range::Positive,
+            ),
+            ("kpa_stable_window", self.kpa_stable_window, Range::Seconds),
+            (
+                "kpa_panic_window_fraction",
+                self.kpa_panic_window_fraction,
+                Range::Fraction,
+            ),
+            (
+                "kpa_panic_threshold",
+                self.kpa_panic_threshold,
+                Range::Positive,
+            ),
+        ];
+        for (key, value, range) in numbers {
+            range.check(key, value)?;
+        }
+        if let Some(hours) = self.report_interval_hours {
+            Range::Positive.check("report_interval_hours", hours)?;
+        }
+        let budget = self.max_gpu_budget;
+        if !budget.is_finite() || (0.0..1.0).contains(&budget) {
+            return Err(invalid(
+                "max_gpu_budget",
+                format!("must be ≥ 1 GPU, or negative for no limit, got {budget}"),
+            ));
+        }
+        let counts = [
+            ("prophet_window_size", self.prophet_window_size),
+            (
+                "load_predictor_season_length",
+                self.load_predictor_season_length,
+            ),
+            ("kalman_min_points", self.kalman_min_points),
+            ("max_num_fpm_samples", self.max_num_fpm_samples),
+            ("load_min_observations", self.load_min_observations),
+            ("load_metric_samples", self.load_metric_samples),
+        ];
+        for (key, count) in counts {
+            if count == 0 {
+                return Err(invalid(key, "must be ≥ 1"));
+            }
+        }
+        Ok(())
     }
 }
 

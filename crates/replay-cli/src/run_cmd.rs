@@ -112,6 +112,9 @@ impl RunArgs {
         if self.replay_concurrency == Some(0) {
             return usage("--replay-concurrency must be ≥ 1".to_owned());
         }
+        if self.benchmark_granularity == 0 {
+            return usage("--benchmark-granularity must be ≥ 1".to_owned());
+        }
         if self.warmup_requests > 0 && self.replay_concurrency.is_none() {
             return usage(
                 "--warmup-requests needs closed-loop replay (--replay-concurrency)".to_owned(),

@@ -40,6 +40,7 @@ pub use sharing::Sharing;
 pub use stats::TraceStats;
 pub use time::SimTime;
 pub use workload::{
-    Content, Dependants, NodeId, NodeSpec, PromptBlocks, RequestNode, Workload, WorkloadBuilder,
+    Content, Dependants, MAX_REQUESTS, MAX_TRACE_BLOCKS, NodeId, NodeSpec, PromptBlocks,
+    RequestNode, Workload, WorkloadBuilder,
 };
 pub use writer::{WrittenFormat, write_mooncake};

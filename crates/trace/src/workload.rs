@@ -139,6 +139,9 @@ impl WorkloadBuilder {
     /// prompt longer than `u32::MAX` tokens).
     pub fn push(&mut self, spec: NodeSpec<'_>) -> Result<NodeId, TraceError> {
         let w = &mut self.workload;
+        if w.nodes.len() >= MAX_REQUESTS {
+            return Err(too_many());
+        }
         let id = NodeId(u32::try_from(w.nodes.len()).map_err(|_| too_many())?);
         let earlier = |n: &NodeId| n.0 < id.0;
         if !spec.deps.iter().all(earlier) || !spec.base.iter().all(earlier) {
@@ -164,6 +167,9 @@ impl WorkloadBuilder {
                         capacity,
                         ids.len()
                     )));
+                }
+                if w.hash_ids.len() + ids.len() > MAX_TRACE_BLOCKS {
+                    return Err(too_many());
                 }
                 let start = arena_len(&w.hash_ids)?;
                 w.hash_ids.extend_from_slice(ids);
@@ -222,8 +228,17 @@ impl WorkloadBuilder {
     }
 }
 
+/// The most requests one workload holds (about 4 GiB of nodes): a bound on memory, far
+/// beyond the traces users replay.
+pub const MAX_REQUESTS: usize = 1 << 26;
+
+/// The most trace blocks (`hash_ids`) one workload holds: 4 GiB of ids.
+pub const MAX_TRACE_BLOCKS: usize = 1 << 29;
+
 fn too_many() -> TraceError {
-    TraceError::Spec("more than 2^32 requests or hash ids".to_owned())
+    TraceError::Spec(format!(
+        "a workload holds at most {MAX_REQUESTS} requests and {MAX_TRACE_BLOCKS} trace blocks (hash ids); split the trace or shorten the generated load"
+    ))
 }
 
 fn arena_len<T>(arena: &[T]) -> Result<u32, TraceError> {

@@ -22,6 +22,10 @@ const DEFAULT_GPU_BLOCKS: u64 = 16_384;
 /// block sizes get the same memory.
 const DEFAULT_KV_TOKENS: u64 = DEFAULT_GPU_BLOCKS * 64;
 
+/// The largest KV footprint of one token a configuration may give: 1 GiB, thousands of
+/// times any real model's, so that byte counts of long prompts stay exact.
+const MAX_KV_BYTES_PER_TOKEN: u64 = 1 << 30;
+
 impl EngineArgs {
     /// Validates the arguments and applies defaults.
     pub fn resolve(&self) -> Result<EngineConfig, EngineError> {
@@ -113,10 +117,10 @@ impl EngineArgs {
             ("speedup_ratio", self.speedup_ratio),
             ("decode_speedup_ratio", self.decode_speedup_ratio),
         ] {
-            if !value.is_finite() {
+            if !(value.is_finite() && value > 0.0) {
                 return Err(EngineError::config(
                     key,
-                    format!("must be a finite number, got {value}"),
+                    format!("must be a finite number > 0, got {value}"),
                 ));
             }
         }
@@ -256,8 +260,11 @@ impl EngineArgs {
         let Some(given) = self.kv_bytes_per_token else {
             return Ok(None);
         };
-        if given == 0 {
-            return Err(EngineError::config("kv_bytes_per_token", "must be ≥ 1"));
+        if !(1..=MAX_KV_BYTES_PER_TOKEN).contains(&given) {
+            return Err(EngineError::config(
+                "kv_bytes_per_token",
+                format!("must be in [1, {MAX_KV_BYTES_PER_TOKEN}] (1 GiB), got {given}"),
+            ));
         }
         if let Some(d) = deployment
             && self.kv_cache_dtype != KvCacheDtype::Auto

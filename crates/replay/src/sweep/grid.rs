@@ -74,12 +74,17 @@ fn numeric_range(text: &str) -> Result<Option<Vec<Value>>, String> {
         if step <= 0 || stop < start {
             return Err("a range needs STEP > 0 and STOP ≥ START".to_owned());
         }
-        let count = (stop - start) / step + 1;
-        if count as u128 > MAX_RUNS as u128 {
+        // In i128: the span of two i64 bounds does not fit in an i64.
+        let count = (i128::from(stop) - i128::from(start)) / i128::from(step) + 1;
+        if count > MAX_RUNS as i128 {
             return Err(format!("{count} values (at most {MAX_RUNS})"));
         }
+        // Every value lies in [start, stop], so it fits in an i64 again.
+        let (start, step) = (i128::from(start), i128::from(step));
         return Ok(Some(
-            (0..count).map(|i| (start + i * step).into()).collect(),
+            (0..count)
+                .map(|i| Value::from((start + i * step) as i64))
+                .collect(),
         ));
     }
     let number = |t: &str| t.parse::<f64>().ok().filter(|v| v.is_finite());

@@ -1,6 +1,7 @@
 //! `--router-config`: the reference's `KvRouterConfig` keys and defaults.
 
 use serde::{Deserialize, Serialize};
+use servesim_trace::SimTime;
 
 /// The smallest router block the automatic [`KvRouterConfig::router_block_size`] picks, in
 /// tokens: with fewer the router's index grows with every prompt token while prefix
@@ -130,13 +131,43 @@ impl KvRouterConfig {
         };
         finite_non_negative("overlap_score_weight", self.overlap_score_weight)?;
         finite_non_negative("router_temperature", self.router_temperature)?;
-        finite_non_negative("router_event_delay_ms", self.router_event_delay_ms)?;
-        finite_non_negative("router_ttl_secs", self.router_ttl_secs)?;
         if let Some(t) = self.router_queue_threshold {
             finite_non_negative("router_queue_threshold", t)?;
         }
-        if self.router_block_size == Some(0) {
-            return Err("field `router_block_size`: must be ≥ 1".to_owned());
+        // Times must fit the simulated clock.
+        if SimTime::from_millis_f64(self.router_event_delay_ms).is_none() {
+            return Err(format!(
+                "field `router_event_delay_ms`: must be finite milliseconds in [0, {:.3e}), got {}",
+                SimTime::LIMIT.as_millis_f64(),
+                self.router_event_delay_ms
+            ));
+        }
+        if SimTime::from_secs_f64(self.router_ttl_secs).is_none() {
+            return Err(format!(
+                "field `router_ttl_secs`: must be finite seconds in [0, {:.3e}), got {}",
+                SimTime::LIMIT.as_secs_f64(),
+                self.router_ttl_secs
+            ));
+        }
+        let at_least_one = [
+            ("router_block_size", self.router_block_size.map(u64::from)),
+            (
+                "router_event_threads",
+                self.router_event_threads.map(u64::from),
+            ),
+            ("router_max_tree_size", self.router_max_tree_size),
+        ];
+        for (name, value) in at_least_one {
+            if value == Some(0) {
+                return Err(format!("field `{name}`: must be ≥ 1"));
+            }
+        }
+        if let Some(ratio) = self.router_prune_target_ratio
+            && !(ratio > 0.0 && ratio <= 1.0)
+        {
+            return Err(format!(
+                "field `router_prune_target_ratio`: must be in (0, 1], got {ratio}"
+            ));
         }
         if self.router_prefill_load_model == PrefillLoadModel::Aic {
             if !self.router_track_prefill_tokens {

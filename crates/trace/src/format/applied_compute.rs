@@ -20,12 +20,8 @@ use serde_json::{Map, Value};
 use super::json_row::{describe, positive_u32};
 use super::lines::LineReader;
 use crate::error::{LineError, TraceError};
-use crate::hash::content_id;
 use crate::time::SimTime;
 use crate::workload::{Content, NodeId, NodeSpec, Workload, WorkloadBuilder};
-
-/// Namespace of the content ids of a session's initial prompt blocks.
-const PROMPT_NS: u64 = 0xA63F;
 
 /// One session row, validated.
 struct Session {
@@ -42,18 +38,10 @@ pub(super) fn read<R: BufRead>(
 ) -> Result<Workload, TraceError> {
     let mut builder = WorkloadBuilder::new(trace_block_size);
     let mut session_index = 0u32;
-    let mut ids = Vec::new();
     lines.for_each(|line, text| {
         let session = parse_row(line, text)?;
-        push_session(
-            &mut builder,
-            &session,
-            session_index,
-            line,
-            trace_block_size,
-            &mut ids,
-        )
-        .map_err(|e| LineError::line(line, e.to_string()))?;
+        push_session(&mut builder, &session, session_index, line)
+            .map_err(|e| LineError::line(line, e.to_string()))?;
         session_index += 1;
         Ok(())
     })?;
@@ -189,22 +177,15 @@ fn push_session(
     s: &Session,
     session: u32,
     line: u64,
-    trace_block_size: u32,
-    ids: &mut Vec<u64>,
 ) -> Result<(), TraceError> {
     let line = u32::try_from(line).unwrap_or(u32::MAX);
-    // The initial prompt: content of this session only, in trace blocks.
-    let block = u64::from(trace_block_size.max(1));
-    ids.clear();
-    ids.extend(
-        (0..u64::from(s.prompt).div_ceil(block))
-            .map(|k| content_id(PROMPT_NS, (u64::from(session) << 32) | k)),
-    );
     let mut previous: Option<NodeId> = None;
     for turn in 0..=s.assistant.len() {
         let output_tokens = s.assistant.get(turn).copied().unwrap_or(s.final_response);
         let (content, own_tokens, delay) = match turn.checked_sub(1) {
-            None => (Content::TraceBlocks(ids), s.prompt, SimTime::ZERO),
+            // The initial prompt is this session's alone: unique content, which costs no
+            // memory per token however long it is.
+            None => (Content::Unique, s.prompt, SimTime::ZERO),
             Some(t) => (Content::Unique, s.tool_output[t], s.tool_latency[t]),
         };
         let deps = previous.as_slice();

@@ -249,8 +249,9 @@ pub struct ArrivalGaps {
 }
 
 impl ArrivalGaps {
-    /// The next arrival time.
-    pub fn next_arrival(&mut self, rng: &mut impl Rng) -> SimTime {
+    /// The next arrival time, or `None` once arrivals leave the simulated clock's range
+    /// (beyond [`SimTime::LIMIT`]): a workload that long is a configuration error.
+    pub fn next_arrival(&mut self, rng: &mut impl Rng) -> Option<SimTime> {
         if !self.first {
             self.next_ms += match &self.kind {
                 GapKind::Burst => 0.0,
@@ -260,7 +261,7 @@ impl ArrivalGaps {
             };
         }
         self.first = false;
-        SimTime::from_millis_f64(self.next_ms).unwrap_or(SimTime::MAX)
+        SimTime::from_millis_f64(self.next_ms)
     }
 }
 
@@ -277,15 +278,14 @@ pub enum DelayDist {
 }
 
 impl DelayDist {
-    /// Draws one delay.
-    pub fn sample(&self, rng: &mut impl Rng) -> SimTime {
+    /// Draws one delay; `None` when it is beyond the simulated clock's range.
+    pub fn sample(&self, rng: &mut impl Rng) -> Option<SimTime> {
         let ms = match *self {
             DelayDist::None => 0.0,
             DelayDist::Constant(ms) => ms,
             DelayDist::Exponential(mean) => Exp::new(1.0 / mean).map_or(mean, |d| d.sample(rng)),
         };
-        // Validated finite and ≥ 0: out of range only when absurdly long.
-        SimTime::from_millis_f64(ms).unwrap_or(SimTime::LIMIT)
+        SimTime::from_millis_f64(ms)
     }
 }
 
@@ -356,7 +356,7 @@ mod tests {
             let n = 50_000;
             let mut last = SimTime::ZERO;
             for _ in 0..n {
-                last = gaps.next_arrival(&mut rng);
+                last = gaps.next_arrival(&mut rng).unwrap();
             }
             let rate = f64::from(n - 1) / last.as_secs_f64();
             assert!((rate - 10.0).abs() < 0.3, "{process}: rate {rate}");
@@ -367,15 +367,21 @@ mod tests {
     fn burst_and_interval_are_deterministic() {
         let mut rng = Pcg64::seed_from_u64(0);
         let mut burst = ArrivalProcess::Burst.gaps().unwrap();
-        assert_eq!(burst.next_arrival(&mut rng), SimTime::ZERO);
-        assert_eq!(burst.next_arrival(&mut rng), SimTime::ZERO);
+        assert_eq!(burst.next_arrival(&mut rng), Some(SimTime::ZERO));
+        assert_eq!(burst.next_arrival(&mut rng), Some(SimTime::ZERO));
         let mut every = "interval:2.5"
             .parse::<ArrivalProcess>()
             .unwrap()
             .gaps()
             .unwrap();
-        assert_eq!(every.next_arrival(&mut rng), SimTime::ZERO);
-        assert_eq!(every.next_arrival(&mut rng), SimTime::from_micros(2_500));
+        assert_eq!(every.next_arrival(&mut rng), Some(SimTime::ZERO));
+        assert_eq!(
+            every.next_arrival(&mut rng),
+            Some(SimTime::from_micros(2_500))
+        );
+        let mut far = ArrivalProcess::Interval(1e30).gaps().unwrap();
+        assert_eq!(far.next_arrival(&mut rng), Some(SimTime::ZERO));
+        assert_eq!(far.next_arrival(&mut rng), None);
     }
 
     #[test]

@@ -169,7 +169,12 @@ impl SyntheticSpec {
         let mut ids = Vec::new();
         let no_sharing = PrefixSharing::default();
         for session in 0..self.sessions {
-            let start = gaps.next_arrival(&mut rng);
+            let start = gaps.next_arrival(&mut rng).ok_or_else(|| {
+                TraceError::Spec(format!(
+                    "session {session} would arrive beyond the simulated clock's range ({:.3e} ms)",
+                    SimTime::LIMIT.as_millis_f64()
+                ))
+            })?;
             let group = self.sharing.draw_group(&mut rng);
             let mut previous: Option<NodeId> = None;
             for turn in 0..self.turns_per_session {
@@ -183,7 +188,12 @@ impl SyntheticSpec {
                 let sharing = if extend { &no_sharing } else { &self.sharing };
                 minter.prompt(own_tokens, sharing, group, &mut ids);
                 let delay = if previous.is_some() {
-                    self.inter_turn_delay.sample(&mut rng)
+                    self.inter_turn_delay.sample(&mut rng).ok_or_else(|| {
+                        TraceError::Spec(format!(
+                            "an inter-turn delay is beyond the simulated clock's range ({:.3e} ms)",
+                            SimTime::LIMIT.as_millis_f64()
+                        ))
+                    })?
                 } else {
                     SimTime::ZERO
                 };

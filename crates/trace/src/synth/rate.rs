@@ -14,7 +14,7 @@ use rand_pcg::Pcg64;
 use super::{IdMinter, LengthDist, PrefixSharing};
 use crate::error::TraceError;
 use crate::time::SimTime;
-use crate::workload::{Content, NodeSpec, Workload, WorkloadBuilder};
+use crate::workload::{Content, MAX_REQUESTS, NodeSpec, Workload, WorkloadBuilder};
 
 /// Requests per second as a function of time.
 #[derive(Clone, Debug, PartialEq)]
@@ -128,8 +128,8 @@ fn sinusoid(min: f64, max: f64, period: f64, t: f64) -> f64 {
     (min + max) / 2.0 + (max - min) / 2.0 * (2.0 * PI * t / period - PI / 2.0).sin()
 }
 
-fn spec(message: &str) -> TraceError {
-    TraceError::Spec(message.to_owned())
+fn spec(message: impl Into<String>) -> TraceError {
+    TraceError::Spec(message.into())
 }
 
 /// Probability over time that a request takes the *first* ISL/OSL pair of a [`LengthMix`]:
@@ -230,12 +230,42 @@ impl RateTraceSpec {
         }
     }
 
+    /// The mean number of requests the shape asks for, checked before generating.
+    fn expected_requests(&self) -> f64 {
+        if self.exact_poisson {
+            return self.shape.rate_at(0.0, self.duration_s) * self.duration_s;
+        }
+        let windows = (self.duration_s / self.window_s).ceil() as u64;
+        (0..windows)
+            .map(|k| {
+                let start = k as f64 * self.window_s;
+                let width = self.window_s.min(self.duration_s - start);
+                self.shape.rate_at(start, self.duration_s).max(0.0) * width
+            })
+            .sum()
+    }
+
     /// Generates the trace.
     pub fn generate(&self) -> Result<Workload, TraceError> {
         self.shape.validate()?;
         self.sharing.validate()?;
-        if !(self.duration_s > 0.0 && self.duration_s.is_finite() && self.window_s > 0.0) {
-            return Err(spec("duration and window must be finite and > 0"));
+        if !(self.duration_s > 0.0 && self.duration_s <= MAX_DURATION_S) {
+            return Err(spec(format!(
+                "duration must be in (0, {MAX_DURATION_S:e}] seconds, got {}",
+                self.duration_s
+            )));
+        }
+        if !(self.window_s > 0.0 && self.duration_s / self.window_s <= MAX_WINDOWS) {
+            return Err(spec(format!(
+                "the rate window must be > 0 and cut the duration into at most {MAX_WINDOWS:e} windows, got {} s",
+                self.window_s
+            )));
+        }
+        let expected = self.expected_requests();
+        if expected > MAX_REQUESTS as f64 {
+            return Err(spec(format!(
+                "the rate shape asks for about {expected:.3e} requests, more than a workload holds ({MAX_REQUESTS}); shorten the duration or lower the rate"
+            )));
         }
         let mut rng = Pcg64::seed_from_u64(self.seed);
         let mut out = Emitter {
@@ -274,6 +304,12 @@ impl RateTraceSpec {
         Ok(out.builder.finish())
     }
 }
+
+/// The longest generated trace: about 31 years of traffic.
+const MAX_DURATION_S: f64 = 1e9;
+
+/// The most rate windows a generated trace may have.
+const MAX_WINDOWS: f64 = 1e8;
 
 struct Emitter {
     builder: WorkloadBuilder,
