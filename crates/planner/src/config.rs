@@ -276,8 +276,7 @@ pub struct ValidatedConfig {
 fn parse_config<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, PlannerError> {
     let trimmed = value.trim_start();
     if trimmed.starts_with('{') {
-        return serde_json::from_str(value)
-            .map_err(|e| PlannerError::Config(format!("inline JSON: {e}")));
+        return from_json(value, "inline JSON");
     }
     let path = Path::new(value);
     let text =
@@ -294,11 +293,16 @@ fn parse_config<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, Planne
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str, source: &str) -> Result<T, PlannerError> {
-    serde_json::from_str(text).map_err(|e| PlannerError::Config(format!("{source}: {e}")))
+    let fail = |e: String| PlannerError::Config(format!("{source}: {e}"));
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = servesim_trace::deserialize_named(&mut de).map_err(fail)?;
+    de.end().map_err(|e| fail(e.to_string()))?;
+    Ok(value)
 }
 
 fn from_yaml<T: serde::de::DeserializeOwned>(text: &str, source: &str) -> Result<T, PlannerError> {
-    serde_norway::from_str(text).map_err(|e| PlannerError::Config(format!("{source}: {e}")))
+    servesim_trace::deserialize_named(serde_norway::Deserializer::from_str(text))
+        .map_err(|e| PlannerError::Config(format!("{source}: {e}")))
 }
 
 fn invalid(key: &str, message: impl fmt::Display) -> PlannerError {

@@ -58,6 +58,14 @@ fn engine_arguments() {
         ),
         (r#"{"aic_nextn": 6}"#, "`aic_nextn`"),
         (
+            r#"{"aic_nextn": 2, "aic_nextn_accept_rates": [0.8, 1.5]}"#,
+            "`aic_nextn_accept_rates`",
+        ),
+        (
+            r#"{"kv_cache_dtype": "fp4x"}"#,
+            "field `kv_cache_dtype`: unknown variant `fp4x`",
+        ),
+        (
             r#"{"engine_type": "sglang", "sglang": {"page_size": 0}}"#,
             "`sglang.page_size`",
         ),
@@ -208,6 +216,16 @@ fn trace_fields() {
             r#"{"requests": [{"t": 0, "in": 1, "out": 1, "hash_ids": [1], "api_time": 1e300}]}"#,
             "`api_time`",
         ),
+        (
+            "weka",
+            r#"{"requests": [{"t": -1, "in": 1, "out": 1, "hash_ids": [1]}]}"#,
+            "`t`",
+        ),
+        (
+            "weka",
+            r#"{"requests": [{"t": 0, "in": 65, "out": 1, "hash_ids": [1]}]}"#,
+            "`in`",
+        ),
     ];
     for (i, (format, row, needle)) in cases.into_iter().enumerate() {
         let file = scratch_file(&format!("ranges_trace_{i}"), "t.jsonl", &format!("{row}\n"));
@@ -271,6 +289,34 @@ fn command_line_flags() {
             with(&["--benchmark-granularity", "0"]),
             "--benchmark-granularity",
         ),
+        (with(&["--turns-per-session", "0"]), "--turns-per-session"),
+        (
+            [
+                "run",
+                TRACE,
+                "--num-prefill-workers",
+                "0",
+                "--num-decode-workers",
+                "1",
+                "--prefill-engine-args",
+                r#"{"worker_type": "prefill"}"#,
+                "--decode-engine-args",
+                r#"{"worker_type": "decode"}"#,
+            ]
+            .map(String::from)
+            .to_vec(),
+            "--num-prefill-workers",
+        ),
+        (
+            vec![
+                "run".into(),
+                "--input-tokens".into(),
+                "10".into(),
+                "--output-tokens".into(),
+                "0".into(),
+            ],
+            "--output-tokens",
+        ),
         (with(&["--random-range-ratio", "2"]), "--random-range-ratio"),
         (
             with(&["--shared-prefix-ratio", "2"]),
@@ -331,5 +377,57 @@ fn command_line_flags() {
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         refused(&args, needle);
+    }
+}
+
+#[test]
+fn validate_table_cells() {
+    let header = "model,system,backend,tp,isl,osl,concurrency,num_prompts,random_range_ratio,gpu_memory_utilization,mean_ttft_ms";
+    let good = [
+        "meta-llama/Llama-3.1-8B",
+        "h100_sxm",
+        "vllm",
+        "1",
+        "1024",
+        "128",
+        "4",
+        "16",
+        "1",
+        "0.9",
+        "40",
+    ];
+    let cases = [
+        (3, "0", "tp: must be ≥ 1"),
+        (6, "0", "concurrency: must be ≥ 1"),
+        (8, "2", "random_range_ratio: must be in [0, 1]"),
+        (9, "1.5", "gpu_memory_utilization: must be in (0, 1]"),
+        (10, "-4", "mean_ttft_ms: must be a finite number > 0"),
+        (2, "tgi", "backend: must be vllm, sglang or trtllm"),
+    ];
+    for (i, (column, value, needle)) in cases.into_iter().enumerate() {
+        let mut row = good.map(str::to_owned);
+        row[column] = value.to_owned();
+        let file = scratch_file(
+            &format!("ranges_validate_{i}"),
+            "t.csv",
+            &format!("{header}\n{}\n", row.join(",")),
+        );
+        // Every bad row is listed, then the count: the first line names the cell.
+        let out = servesim(&[
+            "validate",
+            file.to_str().unwrap(),
+            "--summary-only",
+            "--quiet",
+        ]);
+        let err = stderr(&out);
+        assert!(
+            !out.status.success(),
+            "accepted: {value} in column {column}"
+        );
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ") && first.contains(needle),
+            "{err}"
+        );
     }
 }

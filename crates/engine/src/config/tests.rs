@@ -239,7 +239,7 @@ fn sglang_keys_and_defaults() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.starts_with("unknown field `page`, expected one of"),
+        err.starts_with("field `sglang.page`: unknown field `page`, expected one of"),
         "{err}"
     );
 }
@@ -362,7 +362,10 @@ fn memory_and_format_keys_are_checked() {
             r#"{"trtllm": {"capacity_scheduler_policy": "MAX_UTILIZATION"}}"#,
             "field `trtllm`: applies only to `engine_type: trtllm`",
         ),
-        (r#"{"kv_cache_dtype": "int4"}"#, "unknown variant `int4`"),
+        (
+            r#"{"kv_cache_dtype": "int4"}"#,
+            "field `kv_cache_dtype`: unknown variant `int4`",
+        ),
     ];
     assert_rejected(&cases);
     // A given KV size drives the derived capacity (an FP8 cache by its byte count).

@@ -115,7 +115,9 @@ impl Default for KvRouterConfig {
 impl KvRouterConfig {
     /// Parses a JSON object (partial: unspecified keys keep their defaults).
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let config: KvRouterConfig = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let config: KvRouterConfig = servesim_trace::deserialize_named(&mut de)?;
+        de.end().map_err(|e| e.to_string())?;
         config.validate()?;
         Ok(config)
     }
