@@ -6,23 +6,12 @@
 // criterion_group! generates undocumented public items.
 #![allow(missing_docs)]
 
-use std::path::PathBuf;
-
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use servesim_benches::conversation_trace;
 use servesim_trace::{NodeId, ReadOptions, read_trace};
 
-fn trace_path() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let full = root.join("../shared/traces/mooncake_conversation_trace.jsonl");
-    if full.exists() {
-        full
-    } else {
-        root.join("fixtures/mooncake_conversation_1000.jsonl")
-    }
-}
-
 fn bench_parse(c: &mut Criterion) {
-    let path = trace_path();
+    let path = conversation_trace();
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let mut group = c.benchmark_group("trace");
     group.throughput(Throughput::Bytes(bytes));

@@ -6,6 +6,8 @@
 //!   (hashing, caching and releasing its generated blocks) over its steps.
 //! * `admit_prefill_2048`: a pass admitting and prefilling requests with distinct prompts.
 //! * `prefix_lookup_200`: looking up a 200-block prompt in a warm 16k-block cache.
+//! * `acquire_evict_release_200`: a fresh 200-block prompt into a full cache (evicting 200
+//!   least-recently-used blocks) and its release.
 //! * `sglang_decode_step/*`: the SGLang-style engine's decode pass (O(batch): every request
 //!   is advanced and its pages counted), 64-token pages; `sglang_decode_step_mtp/256` with
 //!   speculative decoding (`nextn` 2), which also draws every request's drafts.
@@ -184,6 +186,39 @@ fn bench_prefix_lookup(c: &mut Criterion) {
     });
 }
 
+/// A full cache of released prompts: every acquire of a fresh 200-block prompt evicts 200
+/// least-recently-used blocks, and its release puts them back in the LRU pool.
+fn bench_evict(c: &mut Criterion) {
+    let prompt = |content: u64| {
+        let mut hasher = BlockHasher::new(64);
+        let mut hashes = Vec::new();
+        hasher.push_run(content, 200 * 64, &mut hashes);
+        hashes
+    };
+    let mut kv = KvCache::new(16_000);
+    for i in 0..80u64 {
+        let hashes = prompt(i);
+        let mut blocks = SeqBlocks::all_shared();
+        kv.acquire(&hashes, 0, &mut blocks).expect("fits");
+        kv.release(&hashes, &mut blocks);
+    }
+    let mut next = 1_000u64;
+    c.bench_function("engine/acquire_evict_release_200", |b| {
+        b.iter_batched(
+            || {
+                next += 1;
+                prompt(next)
+            },
+            |hashes| {
+                let mut blocks = SeqBlocks::all_shared();
+                kv.acquire(&hashes, 0, &mut blocks).expect("evicts to fit");
+                kv.release(&hashes, &mut blocks);
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+}
+
 fn bench_radix_match(c: &mut Criterion) {
     let mut cache = RadixCache::new();
     let prompt = |content: u64| {
@@ -207,6 +242,7 @@ criterion_group!(
     bench_decode,
     bench_admission,
     bench_prefix_lookup,
+    bench_evict,
     bench_radix_match
 );
 criterion_main!(benches);
