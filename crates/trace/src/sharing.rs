@@ -23,13 +23,13 @@
 //! # Ok::<(), servesim_trace::TraceError>(())
 //! ```
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::workload::{NodeId, Workload};
 
-/// Sequences holding a piece of content, saturated at 2 (shared).
-type Counts = HashMap<u64, u8, BuildHasherDefault<MixHasher>>;
+/// A set of content keys.
+type Contents = HashSet<u64, BuildHasherDefault<MixHasher>>;
 
 /// Hashes a content key by one multiply-xorshift round: trace `hash_id`s are small
 /// consecutive integers, which an identity hash would pile into a few buckets.
@@ -62,10 +62,19 @@ pub struct Sharing {
 impl Sharing {
     /// Analyses `workload`: one pass to count content, one to find each request's boundary.
     pub fn of(workload: &Workload) -> Sharing {
-        let mut counts = Counts::default();
+        // Content held by one sequence, and by two or more. Sized up front to the most
+        // distinct keys there can be (every trace block, and a unique text and an output per
+        // node): one allocation of 8 bytes a key, no rehash that would briefly hold two
+        // tables — this set is the largest allocation of a replay.
+        let mut seen = Contents::with_capacity_and_hasher(
+            workload.trace_blocks() + 2 * workload.len(),
+            BuildHasherDefault::default(),
+        );
+        let mut shared = Contents::default();
         let mut bump = |content: u64| {
-            let c = counts.entry(content).or_insert(0);
-            *c = c.saturating_add(1).min(2);
+            if !seen.insert(content) {
+                shared.insert(content);
+            }
         };
         for i in 0..workload.len() {
             let id = NodeId(i as u32);
@@ -73,6 +82,7 @@ impl Sharing {
             // A request's own sequence holds its output after the prompt.
             bump(workload.output_content(id));
         }
+        drop(seen);
         let shared_tokens = (0..workload.len())
             .map(|i| {
                 let id = NodeId(i as u32);
@@ -80,7 +90,7 @@ impl Sharing {
                 let mut boundary = None;
                 workload.for_each_run(id, |content, len| {
                     if boundary.is_none() {
-                        if counts.get(&content).copied().unwrap_or(0) < 2 {
+                        if !shared.contains(&content) {
                             boundary = Some(tokens);
                         }
                         tokens += len;
@@ -89,7 +99,7 @@ impl Sharing {
                 match boundary {
                     Some(t) => u32::try_from(t).unwrap_or(u32::MAX - 1),
                     // The whole prompt is shared; the output too if a later prompt holds it.
-                    None if counts.get(&workload.output_content(id)) == Some(&2) => u32::MAX,
+                    None if shared.contains(&workload.output_content(id)) => u32::MAX,
                     None => workload.node(id).input_tokens,
                 }
             })

@@ -278,6 +278,11 @@ impl Workload {
         self.nodes.is_empty()
     }
 
+    /// Trace blocks (`hash_ids`) held by all nodes together.
+    pub fn trace_blocks(&self) -> usize {
+        self.hash_ids.len()
+    }
+
     /// Number of sessions (a single-turn request is its own session).
     pub fn num_sessions(&self) -> u32 {
         self.num_sessions
