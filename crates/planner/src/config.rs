@@ -293,11 +293,7 @@ fn parse_config<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, Planne
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str, source: &str) -> Result<T, PlannerError> {
-    let fail = |e: String| PlannerError::Config(format!("{source}: {e}"));
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = servesim_trace::deserialize_named(&mut de).map_err(fail)?;
-    de.end().map_err(|e| fail(e.to_string()))?;
-    Ok(value)
+    servesim_trace::json_named(text).map_err(|e| PlannerError::Config(format!("{source}: {e}")))
 }
 
 fn from_yaml<T: serde::de::DeserializeOwned>(text: &str, source: &str) -> Result<T, PlannerError> {

@@ -37,7 +37,7 @@ mod writer;
 pub use error::{LineError, TraceError};
 pub use format::{LoadedTrace, ReadOptions, SkippedLines, TraceFormat, parse_trace, read_trace};
 pub use hash::{BlockHash, BlockHashHasher, BlockHasher, BlockMap, content_id};
-pub use named::deserialize_named;
+pub use named::{deserialize_named, json_named};
 pub use sharing::Sharing;
 pub use stats::TraceStats;
 pub use time::SimTime;

@@ -5,6 +5,7 @@
 //! `fp4x`, expected one of …`). Every configuration parser of servesim goes through
 //! [`deserialize_named`], which tracks the path and puts it in front.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 /// Deserializes a `T` from `de`; an error about a value reads ``field `a.b`: <serde's
@@ -38,4 +39,19 @@ where
             format!("field `{path}`: {message}")
         }
     })
+}
+
+/// Parses one JSON document with [`deserialize_named`], refusing trailing characters as
+/// `serde_json::from_str` does.
+///
+/// ```
+/// use servesim_trace::json_named;
+/// assert_eq!(json_named::<Vec<u32>>("[1, 2]"), Ok(vec![1, 2]));
+/// assert!(json_named::<Vec<u32>>("[1] x").unwrap_err().contains("trailing characters"));
+/// ```
+pub fn json_named<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = deserialize_named(&mut de)?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(value)
 }

@@ -195,10 +195,7 @@ impl EngineArgs {
     /// # Ok::<(), servesim_engine::EngineError>(())
     /// ```
     pub fn from_json(text: &str) -> Result<Self, EngineError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let args = servesim_trace::deserialize_named(&mut de).map_err(EngineError::Json)?;
-        de.end().map_err(|e| EngineError::Json(e.to_string()))?;
-        Ok(args)
+        servesim_trace::json_named(text).map_err(EngineError::Json)
     }
 
     /// The worker type after applying the legacy `is_prefill`/`is_decode` flags.

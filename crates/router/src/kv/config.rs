@@ -115,9 +115,7 @@ impl Default for KvRouterConfig {
 impl KvRouterConfig {
     /// Parses a JSON object (partial: unspecified keys keep their defaults).
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let config: KvRouterConfig = servesim_trace::deserialize_named(&mut de)?;
-        de.end().map_err(|e| e.to_string())?;
+        let config: KvRouterConfig = servesim_trace::json_named(text)?;
         config.validate()?;
         Ok(config)
     }

@@ -169,6 +169,24 @@ pub(crate) fn millis(line: u64, field: &'static str, value: &Value) -> Result<Si
         })
 }
 
+/// A non-negative, finite number of seconds.
+pub(crate) fn seconds(line: u64, field: &'static str, value: &Value) -> Result<SimTime, LineError> {
+    value
+        .as_f64()
+        .and_then(SimTime::from_secs_f64)
+        .ok_or_else(|| {
+            LineError::field(
+                line,
+                field,
+                format!(
+                    "must be a finite number of seconds in [0, {:.3e}), got {}",
+                    SimTime::LIMIT.as_secs_f64(),
+                    describe(value)
+                ),
+            )
+        })
+}
+
 /// A non-empty list of non-negative integer hash ids.
 pub(crate) fn hash_ids(line: u64, value: &Value, out: &mut Vec<u64>) -> Result<(), LineError> {
     const FIELD: &str = "hash_ids";

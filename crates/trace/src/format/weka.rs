@@ -33,7 +33,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::json_row::{describe, positive_u32};
+use super::json_row::{self, describe, positive_u32};
 use super::lines::{LineReader, SkippedLines};
 use crate::error::{LineError, TraceError};
 use crate::hash::content_id;
@@ -317,7 +317,7 @@ impl EntryReader {
             ));
         };
         let t = self
-            .seconds(entry, path, "t")?
+            .time(entry, path, "t", json_row::seconds)?
             .ok_or_else(|| self.error(path, "t", "is required but missing"))?;
         match entry.get("type") {
             Some(Value::String(kind)) if kind == "subagent" => self.subagent(entry, path, t, depth),
@@ -347,7 +347,7 @@ impl EntryReader {
             .get("hash_ids")
             .ok_or_else(|| self.error(path, "hash_ids", "is required but missing"))?;
         let mut hash_ids = Vec::new();
-        super::json_row::hash_ids(self.line, ids, &mut hash_ids)
+        json_row::hash_ids(self.line, ids, &mut hash_ids)
             .map_err(|e| self.error(path, "hash_ids", e.message))?;
         let capacity = hash_ids.len() as u64 * u64::from(self.block);
         if u64::from(input) > capacity {
@@ -366,7 +366,9 @@ impl EntryReader {
                 *id = content_id(ns, *id);
             }
         }
-        let api_time = self.seconds(entry, path, "api_time")?.unwrap_or_default();
+        let api_time = self
+            .time(entry, path, "api_time", json_row::seconds)?
+            .unwrap_or_default();
         Ok(Entry::Call(Call {
             t,
             end: t + api_time,
@@ -398,22 +400,7 @@ impl EntryReader {
             }
             None => return Err(self.error(path, "status", "is required but missing")),
         };
-        let duration =
-            match entry.get("duration_ms") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(v.as_f64().and_then(SimTime::from_millis_f64).ok_or_else(
-                    || {
-                        self.error(
-                            path,
-                            "duration_ms",
-                            format!(
-                                "must be a finite number of milliseconds ≥ 0, got {}",
-                                describe(v)
-                            ),
-                        )
-                    },
-                )?),
-            };
+        let duration = self.time(entry, path, "duration_ms", json_row::millis)?;
         let inner = entry
             .get("requests")
             .ok_or_else(|| self.error(path, "requests", "is required but missing"))?;
@@ -426,30 +413,20 @@ impl EntryReader {
         })
     }
 
-    /// An optional time in seconds (`null` = absent).
-    fn seconds(
+    /// An optional time (`null` = absent) read by `parse` ([`json_row::seconds`] or
+    /// [`json_row::millis`]), its error placed at `path`.
+    fn time(
         &self,
         entry: &Map<String, Value>,
         path: &str,
         field: &'static str,
+        parse: fn(u64, &'static str, &Value) -> Result<SimTime, LineError>,
     ) -> Result<Option<SimTime>, LineError> {
         match entry.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .and_then(SimTime::from_secs_f64)
+            Some(v) => parse(self.line, field, v)
                 .map(Some)
-                .ok_or_else(|| {
-                    self.error(
-                        path,
-                        field,
-                        format!(
-                            "must be a finite number of seconds in [0, {:.3e}), got {}",
-                            SimTime::LIMIT.as_secs_f64(),
-                            describe(v)
-                        ),
-                    )
-                }),
+                .map_err(|e| self.error(path, field, e.message)),
         }
     }
 }

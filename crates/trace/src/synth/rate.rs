@@ -235,14 +235,22 @@ impl RateTraceSpec {
         if self.exact_poisson {
             return self.shape.rate_at(0.0, self.duration_s) * self.duration_s;
         }
+        self.windows().map(|(_, _, mean)| mean.max(0.0)).sum()
+    }
+
+    /// Every rate window: its start and width in seconds, and the mean number of arrivals
+    /// the shape puts in it.
+    fn windows(&self) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
         let windows = (self.duration_s / self.window_s).ceil() as u64;
-        (0..windows)
-            .map(|k| {
-                let start = k as f64 * self.window_s;
-                let width = self.window_s.min(self.duration_s - start);
-                self.shape.rate_at(start, self.duration_s).max(0.0) * width
-            })
-            .sum()
+        (0..windows).map(|k| {
+            let start = k as f64 * self.window_s;
+            let width = self.window_s.min(self.duration_s - start);
+            (
+                start,
+                width,
+                self.shape.rate_at(start, self.duration_s) * width,
+            )
+        })
     }
 
     /// Generates the trace.
@@ -286,11 +294,7 @@ impl RateTraceSpec {
                 }
             }
         } else {
-            let windows = (self.duration_s / self.window_s).ceil() as u64;
-            for k in 0..windows {
-                let start = k as f64 * self.window_s;
-                let width = self.window_s.min(self.duration_s - start);
-                let mean = self.shape.rate_at(start, self.duration_s) * width;
+            for (start, width, mean) in self.windows() {
                 let n = if mean > 0.0 {
                     Poisson::new(mean).map_or(0.0, |d| d.sample(&mut rng)) as u64
                 } else {
