@@ -1,6 +1,7 @@
 //! The KV events a cache reports to a prefix-aware router.
 
 use std::num::NonZeroU32;
+use std::ops::Range;
 
 use servesim_trace::{BlockHash, SimTime};
 
@@ -86,17 +87,20 @@ impl EventLog {
         }
     }
 
-    /// A private block at `position` (0-based) of its sequence was stored (`true`) or
+    /// The private blocks at `positions` (0-based) of their sequence were stored (`true`) or
     /// evicted (`false`); consecutive private events of one kind merge into one count.
-    pub(crate) fn private(&mut self, stored: bool, position: usize) {
-        if let Some(log) = &mut self.0
-            && log.reports(position)
-        {
+    pub(crate) fn private_range(&mut self, stored: bool, positions: Range<usize>) {
+        if let Some(log) = &mut self.0 {
+            // Reported positions p have (p + 1) a multiple of the stride.
+            let reported = positions.end / log.stride - positions.start / log.stride;
+            let Ok(reported @ 1..) = u32::try_from(reported) else {
+                return;
+            };
             match (log.events.last_mut(), stored) {
                 (Some(KvEvent::StoredPrivate { count }), true)
-                | (Some(KvEvent::RemovedPrivate { count }), false) => *count += 1,
-                (_, true) => log.events.push(KvEvent::StoredPrivate { count: 1 }),
-                (_, false) => log.events.push(KvEvent::RemovedPrivate { count: 1 }),
+                | (Some(KvEvent::RemovedPrivate { count }), false) => *count += reported,
+                (_, true) => log.events.push(KvEvent::StoredPrivate { count: reported }),
+                (_, false) => log.events.push(KvEvent::RemovedPrivate { count: reported }),
             }
         }
     }

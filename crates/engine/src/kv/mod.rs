@@ -16,10 +16,13 @@
 //! A sequence's **private** blocks — those after the point where its content stops being
 //! shared with any other request of the workload (`servesim_trace::Sharing`) — are kept out
 //! of the hash index: no other sequence can ever look them up, so they cost no hashing, no
-//! index entry and no per-block router event. They still hold capacity, age in the same LRU
-//! list and are evicted in the same order, and the owning sequence finds them again through
-//! its [`SeqBlocks`] (a preempted request resuming over its own cached blocks), so every
-//! hit, eviction and count is what a cache indexing every block would produce.
+//! index entry and no per-block router event. A sequence's private blocks at consecutive
+//! positions are held as one **run**: one slot, one LRU entry, however many blocks. A
+//! released run ages as one LRU entry whose blocks are evicted deepest first — exactly where
+//! a tail-first release would have put each block — and the owner finds what is left of it
+//! through its [`SeqBlocks`] (a preempted request resuming over its own cached blocks), so
+//! every hit, eviction and count is what a cache indexing every block would produce, while a
+//! long unshared prompt costs O(1) to store, release and evict instead of O(blocks).
 //!
 //! With events enabled, the cache records [`KvEvent`]s — blocks stored (with their parent)
 //! and removed, and counts of private blocks stored and removed — for a prefix-aware router.
@@ -30,6 +33,8 @@ use servesim_trace::{BlockHash, SimTime};
 
 mod events;
 mod index;
+mod lru;
+mod runs;
 
 use index::SlotIndex;
 
@@ -38,23 +43,45 @@ pub use events::KvEvent;
 
 const NIL: u32 = u32::MAX;
 
+/// What a slot holds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Kind {
+    /// One indexed block; `count` is its reference count.
+    Shared,
+    /// A run of one sequence's private blocks at positions `position..position + count`.
+    Run,
+}
+
 #[derive(Clone, Debug)]
 struct Slot {
+    /// The block's hash (a run has none).
     hash: BlockHash,
-    /// Index of the block in its sequence (for strided events).
+    /// Position of the (first) block in its sequence.
     position: u32,
-    refs: u32,
+    /// References of a shared block; blocks of a run.
+    count: u32,
     prev: u32,
     next: u32,
     /// Bumped whenever the slot is freed, so that a [`SeqBlocks`] entry naming it goes stale.
     generation: u32,
-    /// Kept out of the hash index (see the module docs).
-    private: bool,
+    kind: Kind,
+    /// A run held by its owner (a shared block is active while referenced).
+    held: bool,
+}
+
+impl Slot {
+    /// Whether the slot sits in the LRU list.
+    fn evictable(&self) -> bool {
+        match self.kind {
+            Kind::Shared => self.count == 0,
+            Kind::Run => !self.held,
+        }
+    }
 }
 
 /// A sequence's private blocks in a [`KvCache`]: how many leading blocks may be shared
-/// (those are found by hash) and the slot of each private block after them, so that the
-/// sequence finds its own cached blocks again after a preemption.
+/// (those are found by hash) and the runs holding its private blocks after them, so that
+/// the sequence finds its own cached blocks again after a preemption.
 ///
 /// ```
 /// use servesim_engine::{KvCache, SeqBlocks};
@@ -70,8 +97,9 @@ struct Slot {
 #[derive(Clone, Debug)]
 pub struct SeqBlocks {
     shared: usize,
-    /// `(slot, generation)` of the private block at position `shared + i`.
-    private: Vec<(u32, u32)>,
+    /// `(slot, generation)` of each run recorded for the sequence, by position; an entry
+    /// whose slot was freed since is stale and ignored.
+    runs: Vec<(u32, u32)>,
 }
 
 impl SeqBlocks {
@@ -79,7 +107,7 @@ impl SeqBlocks {
     pub fn new(shared_blocks: u32) -> Self {
         SeqBlocks {
             shared: shared_blocks as usize,
-            private: Vec::new(),
+            runs: Vec::new(),
         }
     }
 
@@ -88,22 +116,10 @@ impl SeqBlocks {
         SeqBlocks::new(u32::MAX)
     }
 
-    /// Whether block `position` of the sequence is private.
-    fn is_private(&self, position: usize) -> bool {
-        position >= self.shared
-    }
-
-    /// The slot recorded for private block `position`, if any.
-    fn recorded(&self, position: usize) -> Option<(u32, u32)> {
-        self.private.get(position - self.shared).copied()
-    }
-
-    fn record(&mut self, position: usize, slot: u32, generation: u32) {
-        let i = position - self.shared;
-        if self.private.len() <= i {
-            self.private.resize(i + 1, (NIL, 0));
-        }
-        self.private[i] = (slot, generation);
+    /// Positions `from..to` split at the first private one: the shared part, the private part.
+    fn split(&self, from: usize, to: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let boundary = self.shared.clamp(from, to.max(from));
+        (from..boundary, boundary..to.max(boundary))
     }
 }
 
@@ -218,15 +234,13 @@ impl KvCache {
 
     /// Where `hash` is, if registered.
     pub fn residency(&self, hash: BlockHash) -> Option<Residency> {
-        self.index
-            .get(hash, |i| self.slots[i as usize].hash)
-            .map(|i| {
-                if self.slots[i as usize].refs > 0 {
-                    Residency::Active
-                } else {
-                    Residency::Inactive
-                }
-            })
+        self.find(hash).map(|i| {
+            if self.slots[i as usize].count > 0 {
+                Residency::Active
+            } else {
+                Residency::Inactive
+            }
+        })
     }
 
     /// Number of leading `hashes` registered (active or inactive): the cached prefix another
@@ -234,16 +248,19 @@ impl KvCache {
     pub fn prefix_len(&self, hashes: &[BlockHash]) -> usize {
         hashes
             .iter()
-            .take_while(|&&h| self.index.get(h, |i| self.slots[i as usize].hash).is_some())
+            .take_while(|&&h| self.find(h).is_some())
             .count()
     }
 
     /// Number of leading blocks of the sequence `seq` (hashes `sequence`) still cached:
     /// shared ones by hash, its private ones through `seq`.
     pub fn seq_prefix_len(&self, sequence: &[BlockHash], seq: &SeqBlocks) -> usize {
-        (0..sequence.len())
-            .take_while(|&p| self.locate(sequence, p, seq).is_some())
-            .count()
+        let (shared, private) = seq.split(0, sequence.len());
+        let found = self.prefix_len(&sequence[shared.clone()]);
+        if found < shared.len() {
+            return found;
+        }
+        self.private_prefix_end(seq, private)
     }
 
     /// What acquiring blocks `sequence[from..]` of `seq` would take.
@@ -253,14 +270,22 @@ impl KvCache {
         from: usize,
         seq: &SeqBlocks,
     ) -> AcquireCost {
+        let (shared, private) = seq.split(from, sequence.len());
         let mut cost = AcquireCost::default();
-        for position in from..sequence.len() {
-            match self.locate(sequence, position, seq) {
+        for &hash in &sequence[shared] {
+            match self.find(hash) {
                 None => cost.new += 1,
-                Some(slot) if self.slots[slot as usize].refs == 0 => cost.reactivated += 1,
+                Some(slot) if self.slots[slot as usize].count == 0 => cost.reactivated += 1,
                 Some(_) => {}
             }
         }
+        self.private_segments(seq, private, |blocks, run| match run {
+            None => cost.new += blocks.len() as u64,
+            Some(run) if self.slots[run as usize].evictable() => {
+                cost.reactivated += blocks.len() as u64;
+            }
+            Some(_) => {}
+        });
         cost
     }
 
@@ -275,15 +300,28 @@ impl KvCache {
         from: usize,
         seq: &mut SeqBlocks,
     ) -> Result<(), OutOfBlocks> {
+        let (shared, private) = seq.split(from, sequence.len());
         let mut absent = Vec::new();
-        for position in from..sequence.len() {
-            match self.locate(sequence, position, seq) {
+        for position in shared {
+            match self.find(sequence[position]) {
                 Some(slot) => self.add_ref(slot),
                 None => absent.push(position),
             }
         }
+        let mut gaps = Vec::new();
+        let mut cached = Vec::new();
+        self.private_segments(seq, private, |blocks, run| match run {
+            None => gaps.push(blocks),
+            Some(run) => cached.push((run, blocks)),
+        });
+        for (run, blocks) in cached {
+            self.reactivate(seq, run, blocks);
+        }
         for position in absent {
-            self.insert(sequence, position, seq)?;
+            self.insert_shared(sequence, position)?;
+        }
+        for blocks in gaps {
+            self.insert_private(seq, blocks)?;
         }
         Ok(())
     }
@@ -291,31 +329,27 @@ impl KvCache {
     /// Releases one reference to each block of `sequence` held by `seq`, **last first**, so
     /// that deeper blocks become evictable before their prefixes.
     pub fn release(&mut self, sequence: &[BlockHash], seq: &mut SeqBlocks) {
-        for position in (0..sequence.len()).rev() {
-            if let Some(slot) = self.locate(sequence, position, seq) {
+        let (shared, private) = seq.split(0, sequence.len());
+        self.release_private(seq, private);
+        for &hash in sequence[shared].iter().rev() {
+            if let Some(slot) = self.find(hash) {
                 let s = &mut self.slots[slot as usize];
-                s.refs = s.refs.saturating_sub(1);
-                if s.refs == 0 {
-                    self.active -= 1;
-                    self.inactive += 1;
-                    self.push_lru(slot);
+                if s.count > 0 {
+                    s.count -= 1;
+                    if s.count == 0 {
+                        self.active -= 1;
+                        self.inactive += 1;
+                        self.push_lru(slot);
+                    }
                 }
             }
         }
     }
 
-    /// The slot holding block `position` of `seq`, if cached: a shared block by hash, a
-    /// private one through the slot `seq` recorded (stale once the slot was freed).
-    fn locate(&self, sequence: &[BlockHash], position: usize, seq: &SeqBlocks) -> Option<u32> {
-        if seq.is_private(position) {
-            let (slot, generation) = seq.recorded(position)?;
-            let s = self.slots.get(slot as usize)?;
-            (s.private && s.generation == generation).then_some(slot)
-        } else {
-            let slots = &self.slots;
-            self.index
-                .get(sequence[position], |i| slots[i as usize].hash)
-        }
+    /// The slot of the shared block `hash`, if registered.
+    fn find(&self, hash: BlockHash) -> Option<u32> {
+        let slots = &self.slots;
+        self.index.get(hash, |i| slots[i as usize].hash)
     }
 
     /// Takes `n` anonymous blocks, evicting LRU inactive blocks as needed.
@@ -323,9 +357,7 @@ impl KvCache {
         if n > self.available() {
             return Err(OutOfBlocks);
         }
-        while self.usage().free() < n {
-            self.evict_lru();
-        }
+        self.make_room(n);
         self.anonymous += n;
         Ok(())
     }
@@ -344,29 +376,41 @@ impl KvCache {
         seq: &mut SeqBlocks,
     ) {
         self.anonymous = self.anonymous.saturating_sub(1);
-        match self.locate(sequence, position, seq) {
-            Some(slot) => self.add_ref(slot),
-            // A block was just freed, so insertion cannot fail.
+        if position < seq.shared {
+            match self.find(sequence[position]) {
+                Some(slot) => self.add_ref(slot),
+                // A block was just freed, so insertion cannot fail.
+                None => {
+                    let _ = self.insert_shared(sequence, position);
+                }
+            }
+            return;
+        }
+        let mut cached = None;
+        self.private_segments(seq, position..position + 1, |_, run| cached = run);
+        match cached {
+            Some(run) => self.reactivate(seq, run, position..position + 1),
             None => {
-                let _ = self.insert(sequence, position, seq);
+                let _ = self.insert_private(seq, position..position + 1);
             }
         }
     }
 
     fn add_ref(&mut self, slot: u32) {
-        if self.slots[slot as usize].refs == 0 {
+        if self.slots[slot as usize].count == 0 {
             self.unlink_lru(slot);
             self.inactive -= 1;
             self.active += 1;
         }
-        self.slots[slot as usize].refs += 1;
+        self.slots[slot as usize].count += 1;
     }
 
-    fn insert(
+    /// Registers block `position` of `sequence` as a new shared block, evicting the LRU
+    /// block if none is free.
+    fn insert_shared(
         &mut self,
         sequence: &[BlockHash],
         position: usize,
-        seq: &mut SeqBlocks,
     ) -> Result<(), OutOfBlocks> {
         let hash = sequence[position];
         if self.usage().free() == 0 {
@@ -375,96 +419,46 @@ impl KvCache {
             }
             self.evict_lru();
         }
-        let private = seq.is_private(position);
-        let index = match self.free_slots.pop() {
-            Some(i) => i,
-            None => {
-                self.slots.push(Slot {
-                    hash,
-                    position: 0,
-                    refs: 0,
-                    prev: NIL,
-                    next: NIL,
-                    generation: 0,
-                    private,
-                });
-                (self.slots.len() - 1) as u32
-            }
-        };
-        let s = &mut self.slots[index as usize];
-        s.hash = hash;
-        s.position = position as u32;
-        s.refs = 1;
-        s.prev = NIL;
-        s.next = NIL;
-        s.private = private;
+        let index = self.new_slot(Slot {
+            hash,
+            position: position as u32,
+            count: 1,
+            prev: NIL,
+            next: NIL,
+            generation: 0,
+            kind: Kind::Shared,
+            held: true,
+        });
         self.active += 1;
-        if private {
-            seq.record(position, index, s.generation);
-            self.private += 1;
-            self.events.private(true, position);
-        } else {
-            let slots = &self.slots;
-            self.index.insert(hash, index, |i| slots[i as usize].hash);
-            self.events.stored(sequence, position);
-        }
+        let slots = &self.slots;
+        self.index.insert(hash, index, |i| slots[i as usize].hash);
+        self.events.stored(sequence, position);
         Ok(())
     }
 
-    fn evict_lru(&mut self) {
-        let slot = self.lru_head;
-        if slot == NIL {
-            return;
+    /// Puts `slot` (its generation aside) into a free slot; returns the slot.
+    fn new_slot(&mut self, slot: Slot) -> u32 {
+        match self.free_slots.pop() {
+            Some(i) => {
+                let s = &mut self.slots[i as usize];
+                let generation = s.generation;
+                *s = Slot { generation, ..slot };
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
         }
-        self.unlink_lru(slot);
+    }
+
+    /// Frees `slot`: every [`SeqBlocks`] entry naming it goes stale.
+    fn free_slot(&mut self, slot: u32) {
         let s = &mut self.slots[slot as usize];
         s.generation = s.generation.wrapping_add(1);
-        let (hash, position, private) = (s.hash, s.position as usize, s.private);
+        s.count = 0;
+        s.kind = Kind::Shared;
         self.free_slots.push(slot);
-        self.inactive -= 1;
-        if private {
-            self.private -= 1;
-            self.events.private(false, position);
-        } else {
-            let slots = &self.slots;
-            self.index.remove(hash, |i| slots[i as usize].hash);
-            self.events.removed(hash, position);
-        }
-    }
-
-    fn push_lru(&mut self, slot: u32) {
-        let tail = self.lru_tail;
-        {
-            let s = &mut self.slots[slot as usize];
-            s.prev = tail;
-            s.next = NIL;
-        }
-        if tail == NIL {
-            self.lru_head = slot;
-        } else {
-            self.slots[tail as usize].next = slot;
-        }
-        self.lru_tail = slot;
-    }
-
-    fn unlink_lru(&mut self, slot: u32) {
-        let (prev, next) = {
-            let s = &self.slots[slot as usize];
-            (s.prev, s.next)
-        };
-        if prev == NIL {
-            self.lru_head = next;
-        } else {
-            self.slots[prev as usize].next = next;
-        }
-        if next == NIL {
-            self.lru_tail = prev;
-        } else {
-            self.slots[next as usize].prev = prev;
-        }
-        let s = &mut self.slots[slot as usize];
-        s.prev = NIL;
-        s.next = NIL;
     }
 
     /// Checks the internal invariants (for tests): counts match the slots, the LRU list holds
@@ -488,10 +482,13 @@ impl KvCache {
         let mut prev = NIL;
         while cursor != NIL {
             let s = &self.slots[cursor as usize];
-            if s.refs != 0 || s.prev != prev {
-                return Err("LRU list holds an active or mislinked block".to_owned());
+            if !s.evictable() || s.prev != prev || (s.kind == Kind::Run && s.count == 0) {
+                return Err("LRU list holds an active, empty or mislinked slot".to_owned());
             }
-            lru += 1;
+            lru += match s.kind {
+                Kind::Shared => 1,
+                Kind::Run => u64::from(s.count),
+            };
             prev = cursor;
             cursor = s.next;
         }

@@ -1,5 +1,7 @@
 //! Unit tests of the KV cache: reference counts, LRU order, events, private blocks.
 
+use proptest::prelude::*;
+
 use super::*;
 
 fn h(n: u64) -> BlockHash {
@@ -215,4 +217,84 @@ fn private_blocks_age_like_indexed_ones_and_stay_their_owners() {
     assert_eq!(private.seq_prefix_len(&hashes, &b), 3);
     shared.check_invariants().unwrap();
     private.check_invariants().unwrap();
+}
+
+/// One step of [`runs_behave_like_indexed_blocks`]: acquire sequence `.0` up to block `.1`
+/// (from what it holds), or release it.
+#[derive(Clone, Debug)]
+enum Op {
+    Acquire(usize, usize),
+    Release(usize),
+}
+
+proptest! {
+    /// A cache holding private blocks as runs is observably the cache that indexes every
+    /// block under a unique hash: same counts, same hits, same costs, same evictions.
+    #[test]
+    fn runs_behave_like_indexed_blocks(
+        capacity in 1u64..48,
+        shapes in prop::collection::vec((0u64..3, 0usize..12, 1usize..24), 1..5),
+        ops in prop::collection::vec(
+            prop_oneof![
+                (0usize..5, 0usize..24).prop_map(|(s, n)| Op::Acquire(s, n)),
+                (0usize..5).prop_map(Op::Release),
+            ],
+            1..60,
+        ),
+    ) {
+        // Sequence i: `shared` blocks of group g's chain, then blocks nobody else has.
+        let seqs: Vec<(Vec<BlockHash>, usize)> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, &(group, shared, len))| {
+                let shared = shared.min(len);
+                let hashes = (0..len)
+                    .map(|p| if p < shared { h(group * 1000 + p as u64) } else { h((i as u64 + 1) << 32 | p as u64) })
+                    .collect();
+                (hashes, shared)
+            })
+            .collect();
+        let mut runs = KvCache::new(capacity);
+        let mut indexed = KvCache::new(capacity);
+        let mut run_blocks: Vec<SeqBlocks> =
+            seqs.iter().map(|(_, shared)| SeqBlocks::new(*shared as u32)).collect();
+        let mut all_blocks: Vec<SeqBlocks> = seqs.iter().map(|_| all()).collect();
+        let mut held = vec![0usize; seqs.len()];
+        for op in ops {
+            match op {
+                Op::Acquire(s, upto) => {
+                    let s = s % seqs.len();
+                    let hashes = &seqs[s].0;
+                    let upto = upto.min(hashes.len()).max(held[s]);
+                    let cost = runs.acquire_cost(&hashes[..upto], held[s], &run_blocks[s]);
+                    prop_assert_eq!(cost, indexed.acquire_cost(&hashes[..upto], held[s], &all_blocks[s]));
+                    if cost.new > runs.usage().free() + runs.usage().inactive - cost.reactivated {
+                        continue;
+                    }
+                    runs.acquire(&hashes[..upto], held[s], &mut run_blocks[s]).unwrap();
+                    indexed.acquire(&hashes[..upto], held[s], &mut all_blocks[s]).unwrap();
+                    held[s] = upto;
+                }
+                Op::Release(s) => {
+                    let s = s % seqs.len();
+                    let hashes = &seqs[s].0[..held[s]];
+                    runs.release(hashes, &mut run_blocks[s]);
+                    indexed.release(hashes, &mut all_blocks[s]);
+                    held[s] = 0;
+                }
+            }
+            prop_assert_eq!(runs.usage(), indexed.usage());
+            runs.check_invariants().map_err(TestCaseError::fail)?;
+            for (s, (hashes, _)) in seqs.iter().enumerate() {
+                prop_assert_eq!(
+                    runs.seq_prefix_len(hashes, &run_blocks[s]),
+                    indexed.seq_prefix_len(hashes, &all_blocks[s])
+                );
+                prop_assert_eq!(
+                    runs.acquire_cost(hashes, held[s], &run_blocks[s]),
+                    indexed.acquire_cost(hashes, held[s], &all_blocks[s])
+                );
+            }
+        }
+    }
 }
