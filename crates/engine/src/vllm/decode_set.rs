@@ -121,8 +121,8 @@ impl DecodeSet {
         }
         // Variance is shift-invariant: the offsets have the same variance as the lengths.
         let n = self.count as f64;
-        let mean = self.sum_offset as f64 / n;
-        (self.sum_offset_sq as f64 / n - mean * mean).max(0.0)
+        let mean = to_f64(self.sum_offset) / n;
+        (to_f64(self.sum_offset_sq) / n - mean * mean).max(0.0)
     }
 
     /// Pops the next sequence completing at or before `step`, skipping stale entries.
@@ -144,6 +144,12 @@ impl DecodeSet {
         }
         None
     }
+}
+
+/// `value` as the nearest `f64`, through `i64` when it fits: the same value, without the
+/// slow software conversion of a 128-bit integer (this runs once per pass).
+fn to_f64(value: i128) -> f64 {
+    i64::try_from(value).map_or(value as f64, |v| v as f64)
 }
 
 #[cfg(test)]

@@ -78,7 +78,6 @@ pub struct KvRouter {
     estimator: Option<PrefillEstimator>,
     depths: Vec<u32>,
     active_depths: Vec<u32>,
-    scratch: Vec<u32>,
     costs: Vec<WorkerCost>,
 }
 
@@ -127,7 +126,6 @@ impl KvRouter {
             estimator,
             depths: Vec::new(),
             active_depths: Vec::new(),
-            scratch: Vec::new(),
             costs: Vec::new(),
         })
     }
@@ -239,12 +237,10 @@ impl KvRouter {
     ) -> &[WorkerCost] {
         self.catch_up(now);
         let block = u64::from(self.block_size);
-        self.cache
-            .prefix_depths(hashes, &mut self.depths, &mut self.scratch);
+        self.cache.prefix_depths(hashes, &mut self.depths);
         let dedupe = self.config.router_assume_kv_reuse && self.config.router_track_active_blocks;
         if dedupe {
-            self.active
-                .prefix_depths(hashes, &mut self.active_depths, &mut self.scratch);
+            self.active.prefix_depths(hashes, &mut self.active_depths);
         }
         let query_blocks = u64::from(input_tokens).div_ceil(block);
         self.costs.clear();
@@ -359,8 +355,7 @@ impl KvRouter {
             QueuePolicy::Fcfs => now.as_micros(),
             QueuePolicy::Lcfs => u64::MAX - now.as_micros(),
             QueuePolicy::Wspt => {
-                self.cache
-                    .prefix_depths(&hashes, &mut self.depths, &mut self.scratch);
+                self.cache.prefix_depths(&hashes, &mut self.depths);
                 let best = self.depths.iter().copied().max().unwrap_or(0);
                 u64::from(request.input_tokens)
                     .saturating_sub(u64::from(best) * block)
