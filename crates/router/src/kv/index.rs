@@ -1,4 +1,5 @@
-//! Which workers hold which blocks: one map per worker from block hash to a reference count.
+//! Which workers hold which blocks: one set of block hashes per worker, with the reference
+//! counts of the blocks held more than once beside it.
 //!
 //! Because block hashes are chained (a hash identifies its whole prefix), a map from hash to
 //! holders answers the same questions as a radix tree: walking a prompt's hashes in order,
@@ -6,17 +7,22 @@
 //! one probe per worker and depth and stops at the first hash a worker lacks.
 //!
 //! One map per worker rather than one map of holder lists: KV events arrive in batches of one
-//! worker's pass, and a worker's map is a fraction of the whole and 16 bytes an entry, so
+//! worker's pass, and a worker's set is a fraction of the whole and 8 bytes an entry, so
 //! applying them stays in the CPU caches; a query probes each worker's map, but only as
 //! deep as that worker matches.
 
-use servesim_trace::{BlockHash, BlockMap};
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+
+use servesim_trace::{BlockHash, BlockHashHasher, BlockMap};
 
 /// The blocks of one worker.
 #[derive(Clone, Debug, Default)]
 struct WorkerBlocks {
-    /// Indexed blocks and their reference counts.
-    counts: BlockMap<u32>,
+    /// Indexed blocks: 8 bytes an entry, since most blocks have one reference.
+    held: HashSet<BlockHash, BuildHasherDefault<BlockHashHasher>>,
+    /// References beyond the first of the few blocks that have several.
+    extra: BlockMap<u32>,
     /// Blocks counted but not indexed (no query can match them).
     unindexed: u64,
 }
@@ -39,9 +45,9 @@ impl BlockIndex {
     /// Adds one reference of `worker` to `hash`; with `once`, a second add is a no-op
     /// (presence semantics for caches, counts for active requests).
     pub(crate) fn add(&mut self, hash: BlockHash, worker: u32, once: bool) {
-        let count = self.worker(worker).counts.entry(hash).or_insert(0);
-        if *count == 0 || !once {
-            *count += 1;
+        let blocks = self.worker(worker);
+        if !blocks.held.insert(hash) && !once {
+            *blocks.extra.entry(hash).or_insert(0) += 1;
         }
     }
 
@@ -50,15 +56,19 @@ impl BlockIndex {
         let Some(blocks) = self.workers.get_mut(worker as usize) else {
             return;
         };
-        // One probe: the entry is both read and, when its last reference goes, removed.
-        if let std::collections::hash_map::Entry::Occupied(mut entry) = blocks.counts.entry(hash) {
-            let count = entry.get_mut();
-            if all || *count <= 1 {
-                entry.remove();
+        if !blocks.extra.is_empty()
+            && let std::collections::hash_map::Entry::Occupied(mut extra) = blocks.extra.entry(hash)
+        {
+            if all || *extra.get() <= 1 {
+                extra.remove();
             } else {
-                *count -= 1;
+                *extra.get_mut() -= 1;
+            }
+            if !all {
+                return;
             }
         }
+        blocks.held.remove(&hash);
     }
 
     /// Counts `count` blocks of `worker` that no query can match (private blocks: see
@@ -77,7 +87,7 @@ impl BlockIndex {
     pub(crate) fn blocks_of(&self, worker: u32) -> u64 {
         self.workers
             .get(worker as usize)
-            .map_or(0, |b| b.counts.len() as u64 + b.unindexed)
+            .map_or(0, |b| b.held.len() as u64 + b.unindexed)
     }
 
     /// Writes into `depths[w]` the number of leading `hashes` worker `w` holds
@@ -87,7 +97,7 @@ impl BlockIndex {
         depths.extend(self.workers.iter().map(|blocks| {
             hashes
                 .iter()
-                .take_while(|&h| blocks.counts.contains_key(h))
+                .take_while(|&h| blocks.held.contains(h))
                 .count() as u32
         }));
     }
