@@ -34,9 +34,11 @@ use servesim_trace::{BlockHash, SimTime};
 mod events;
 mod index;
 mod lru;
+mod plan;
 mod runs;
 
 use index::SlotIndex;
+use plan::Plan;
 
 pub(crate) use events::EventLog;
 pub use events::KvEvent;
@@ -180,6 +182,10 @@ pub struct KvCache {
     /// Registered private blocks (active or inactive), which the index does not hold.
     private: u64,
     events: EventLog,
+    /// Bumped by every change of the slots, so that a kept [`Plan`] goes stale.
+    version: u64,
+    /// The lookups of the last [`plan_acquire`](Self::plan_acquire).
+    plan: Plan,
 }
 
 /// Allocation failed: not enough free or evictable blocks.
@@ -203,6 +209,8 @@ impl KvCache {
             anonymous: 0,
             private: 0,
             events: EventLog::default(),
+            version: 0,
+            plan: Plan::default(),
         }
     }
 
@@ -270,65 +278,15 @@ impl KvCache {
         from: usize,
         seq: &SeqBlocks,
     ) -> AcquireCost {
-        let (shared, private) = seq.split(from, sequence.len());
-        let mut cost = AcquireCost::default();
-        for &hash in &sequence[shared] {
-            match self.find(hash) {
-                None => cost.new += 1,
-                Some(slot) if self.slots[slot as usize].count == 0 => cost.reactivated += 1,
-                Some(_) => {}
-            }
-        }
-        self.private_segments(seq, private, |blocks, run| match run {
-            None => cost.new += blocks.len() as u64,
-            Some(run) if self.slots[run as usize].evictable() => {
-                cost.reactivated += blocks.len() as u64;
-            }
-            Some(_) => {}
-        });
-        cost
-    }
-
-    /// Acquires the blocks `sequence[from..]` of `seq` (block `i` of the sequence has parent
-    /// `sequence[i - 1]`). Present blocks are taken first, then absent ones are inserted, so
-    /// that an insertion never evicts a block this very call is about to reuse. The caller
-    /// checks feasibility with [`acquire_cost`](Self::acquire_cost) first; on failure nothing
-    /// is rolled back.
-    pub fn acquire(
-        &mut self,
-        sequence: &[BlockHash],
-        from: usize,
-        seq: &mut SeqBlocks,
-    ) -> Result<(), OutOfBlocks> {
-        let (shared, private) = seq.split(from, sequence.len());
-        let mut absent = Vec::new();
-        for position in shared {
-            match self.find(sequence[position]) {
-                Some(slot) => self.add_ref(slot),
-                None => absent.push(position),
-            }
-        }
-        let mut gaps = Vec::new();
-        let mut cached = Vec::new();
-        self.private_segments(seq, private, |blocks, run| match run {
-            None => gaps.push(blocks),
-            Some(run) => cached.push((run, blocks)),
-        });
-        for (run, blocks) in cached {
-            self.reactivate(seq, run, blocks);
-        }
-        for position in absent {
-            self.insert_shared(sequence, position)?;
-        }
-        for blocks in gaps {
-            self.insert_private(seq, blocks)?;
-        }
-        Ok(())
+        let mut plan = Plan::default();
+        self.fill_plan(sequence, from, seq, &mut plan);
+        plan.cost()
     }
 
     /// Releases one reference to each block of `sequence` held by `seq`, **last first**, so
     /// that deeper blocks become evictable before their prefixes.
     pub fn release(&mut self, sequence: &[BlockHash], seq: &mut SeqBlocks) {
+        self.version += 1;
         let (shared, private) = seq.split(0, sequence.len());
         self.release_private(seq, private);
         for &hash in sequence[shared].iter().rev() {
@@ -354,6 +312,7 @@ impl KvCache {
 
     /// Takes `n` anonymous blocks, evicting LRU inactive blocks as needed.
     pub fn acquire_anonymous(&mut self, n: u64) -> Result<(), OutOfBlocks> {
+        self.version += 1;
         if n > self.available() {
             return Err(OutOfBlocks);
         }
@@ -375,6 +334,7 @@ impl KvCache {
         position: usize,
         seq: &mut SeqBlocks,
     ) {
+        self.version += 1;
         self.anonymous = self.anonymous.saturating_sub(1);
         if position < seq.shared {
             match self.find(sequence[position]) {

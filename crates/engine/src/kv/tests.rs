@@ -266,7 +266,8 @@ proptest! {
                     let s = s % seqs.len();
                     let hashes = &seqs[s].0;
                     let upto = upto.min(hashes.len()).max(held[s]);
-                    let cost = runs.acquire_cost(&hashes[..upto], held[s], &run_blocks[s]);
+                    // The run cache acquires through a kept plan, the other looks up again.
+                    let cost = runs.plan_acquire(&hashes[..upto], held[s], &run_blocks[s]);
                     prop_assert_eq!(cost, indexed.acquire_cost(&hashes[..upto], held[s], &all_blocks[s]));
                     if cost.new > runs.usage().free() + runs.usage().inactive - cost.reactivated {
                         continue;

@@ -26,7 +26,7 @@ impl VllmScheduler {
         let partial = u64::from(!target.is_multiple_of(block));
         let cost = self
             .kv
-            .acquire_cost(&seq.hashes[..full], seq.registered as usize, &seq.blocks);
+            .plan_acquire(&seq.hashes[..full], seq.registered as usize, &seq.blocks);
         let needed = i128::from(cost.new) + i128::from(partial) - i128::from(seq.anonymous);
         let room = i128::from(available) - i128::from(cost.reactivated) - i128::from(reserved);
         let fits = needed <= room;
