@@ -28,8 +28,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::workload::{NodeId, Workload};
 
-/// A set of content keys.
-type Contents = HashSet<u64, BuildHasherDefault<MixHasher>>;
+/// A set of content keys, hashed.
+type SparseContents = HashSet<u64, BuildHasherDefault<MixHasher>>;
 
 /// Hashes a content key by one multiply-xorshift round: trace `hash_id`s are small
 /// consecutive integers, which an identity hash would pile into a few buckets.
@@ -51,6 +51,74 @@ impl Hasher for MixHasher {
     }
 }
 
+/// Content keys seen once and seen twice or more. Trace `hash_id`s are usually small and
+/// dense (0, 1, 2, … in Mooncake traces): keys below `dense_limit` are bits in two bitmaps
+/// — a few hundred KB that stay in the CPU caches where a hash set of the same keys would
+/// miss on nearly every insertion of a long trace — and the rest (unique texts, outputs,
+/// sparse ids) go to hash sets.
+struct ContentCounts {
+    dense_limit: u64,
+    dense_seen: Vec<u64>,
+    dense_shared: Vec<u64>,
+    seen: SparseContents,
+    shared: SparseContents,
+}
+
+impl ContentCounts {
+    /// Room for `trace_keys` trace `hash_id`s, at most `max_hash_id`, and `other_keys` keys
+    /// of other content.
+    fn new(trace_keys: usize, other_keys: usize, max_hash_id: Option<u64>) -> Self {
+        // Dense when the bitmaps take no more than the 8 bytes a key a set would.
+        let dense_limit = max_hash_id
+            .map(|m| m.saturating_add(1))
+            .filter(|&limit| limit / 64 <= trace_keys as u64)
+            .unwrap_or(0);
+        let words = usize::try_from(dense_limit.div_ceil(64)).unwrap_or(0);
+        let sparse = if dense_limit > 0 {
+            other_keys
+        } else {
+            trace_keys + other_keys
+        };
+        ContentCounts {
+            dense_limit,
+            dense_seen: vec![0; words],
+            dense_shared: vec![0; words],
+            seen: SparseContents::with_capacity_and_hasher(sparse, BuildHasherDefault::default()),
+            shared: SparseContents::default(),
+        }
+    }
+
+    /// Counts one more sequence holding `content`.
+    fn bump(&mut self, content: u64) {
+        if content < self.dense_limit {
+            let (word, bit) = ((content / 64) as usize, 1u64 << (content % 64));
+            if self.dense_seen[word] & bit != 0 {
+                self.dense_shared[word] |= bit;
+            }
+            self.dense_seen[word] |= bit;
+        } else if !self.seen.insert(content) {
+            self.shared.insert(content);
+        }
+    }
+
+    /// Drops what only counting needs.
+    fn counted(mut self) -> Self {
+        self.dense_seen = Vec::new();
+        self.seen = SparseContents::default();
+        self
+    }
+
+    /// Whether two or more sequences hold `content`.
+    fn is_shared(&self, content: u64) -> bool {
+        if content < self.dense_limit {
+            let (word, bit) = ((content / 64) as usize, 1u64 << (content % 64));
+            self.dense_shared[word] & bit != 0
+        } else {
+            self.shared.contains(&content)
+        }
+    }
+}
+
 /// The shareable prefix of every request of a workload (see the [module](self) docs).
 #[derive(Clone, Debug, Default)]
 pub struct Sharing {
@@ -62,27 +130,20 @@ pub struct Sharing {
 impl Sharing {
     /// Analyses `workload`: one pass to count content, one to find each request's boundary.
     pub fn of(workload: &Workload) -> Sharing {
-        // Content held by one sequence, and by two or more. Sized up front to the most
-        // distinct keys there can be (every trace block, and a unique text and an output per
-        // node): one allocation of 8 bytes a key, no rehash that would briefly hold two
-        // tables — this set is the largest allocation of a replay.
-        let mut seen = Contents::with_capacity_and_hasher(
-            workload.trace_blocks() + 2 * workload.len(),
-            BuildHasherDefault::default(),
+        // Sized up front to the most distinct keys there can be (every trace block, and a
+        // unique text and an output per node): no rehash that would briefly hold two tables.
+        let mut counts = ContentCounts::new(
+            workload.trace_blocks(),
+            2 * workload.len(),
+            workload.max_hash_id(),
         );
-        let mut shared = Contents::default();
-        let mut bump = |content: u64| {
-            if !seen.insert(content) {
-                shared.insert(content);
-            }
-        };
         for i in 0..workload.len() {
             let id = NodeId(i as u32);
-            workload.for_each_run(id, |content, _| bump(content));
+            workload.for_each_run(id, |content, _| counts.bump(content));
             // A request's own sequence holds its output after the prompt.
-            bump(workload.output_content(id));
+            counts.bump(workload.output_content(id));
         }
-        drop(seen);
+        let shared = counts.counted();
         let shared_tokens = (0..workload.len())
             .map(|i| {
                 let id = NodeId(i as u32);
@@ -90,7 +151,7 @@ impl Sharing {
                 let mut boundary = None;
                 workload.for_each_run(id, |content, len| {
                     if boundary.is_none() {
-                        if !shared.contains(&content) {
+                        if !shared.is_shared(content) {
                             boundary = Some(tokens);
                         }
                         tokens += len;
@@ -99,7 +160,7 @@ impl Sharing {
                 match boundary {
                     Some(t) => u32::try_from(t).unwrap_or(u32::MAX - 1),
                     // The whole prompt is shared; the output too if a later prompt holds it.
-                    None if shared.contains(&workload.output_content(id)) => u32::MAX,
+                    None if shared.is_shared(workload.output_content(id)) => u32::MAX,
                     None => workload.node(id).input_tokens,
                 }
             })
@@ -163,6 +224,25 @@ mod tests {
         // 1024 shared tokens: 16 blocks of 64, 10 blocks of 100 (the 11th straddles them).
         assert_eq!(s.shared_blocks(NodeId(0), 64), 16);
         assert_eq!(s.shared_blocks(NodeId(0), 100), 10);
+    }
+
+    #[test]
+    fn sparse_hash_ids_are_counted_like_dense_ones() {
+        // Ids far apart take the hash-set path; the answers are those of small ids.
+        let big = 1u64 << 40;
+        let text = format!(
+            "{{\"timestamp\": 0, \"input_length\": 1500, \"output_length\": 4, \"hash_ids\": [{}, {}, {}]}}\n\
+             {{\"timestamp\": 1, \"input_length\": 1200, \"output_length\": 4, \"hash_ids\": [{}, {}, {}]}}",
+            big,
+            2 * big,
+            3 * big,
+            big,
+            2 * big,
+            4 * big
+        );
+        let s = Sharing::of(&workload(&text, TraceFormat::Mooncake));
+        assert_eq!(s.shared_tokens(NodeId(0)), 1024);
+        assert_eq!(s.shared_tokens(NodeId(1)), 1024);
     }
 
     #[test]

@@ -283,6 +283,11 @@ impl Workload {
         self.hash_ids.len()
     }
 
+    /// The largest trace `hash_id` of any node (`None` without trace blocks).
+    pub(crate) fn max_hash_id(&self) -> Option<u64> {
+        self.hash_ids.iter().copied().max()
+    }
+
     /// Number of sessions (a single-turn request is its own session).
     pub fn num_sessions(&self) -> u32 {
         self.num_sessions

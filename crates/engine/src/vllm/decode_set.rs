@@ -149,7 +149,18 @@ impl DecodeSet {
 /// `value` as the nearest `f64`, through `i64` when it fits: the same value, without the
 /// slow software conversion of a 128-bit integer (this runs once per pass).
 fn to_f64(value: i128) -> f64 {
-    i64::try_from(value).map_or(value as f64, |v| v as f64)
+    match i64::try_from(value) {
+        Ok(v) => v as f64,
+        Err(_) => wide_to_f64(value),
+    }
+}
+
+/// The software conversion, out of line so that the compiler does not compute it on the
+/// common path too and select.
+#[cold]
+#[inline(never)]
+fn wide_to_f64(value: i128) -> f64 {
+    value as f64
 }
 
 #[cfg(test)]
