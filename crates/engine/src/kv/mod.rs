@@ -102,6 +102,9 @@ pub struct SeqBlocks {
     /// `(slot, generation)` of each run recorded for the sequence, by position; an entry
     /// whose slot was freed since is stale and ignored.
     runs: Vec<(u32, u32)>,
+    /// Slots of the shared blocks the sequence holds, by position from 0, so that a release
+    /// looks no hash up (left empty when acquisitions did not start where it ends).
+    held: Vec<u32>,
 }
 
 impl SeqBlocks {
@@ -110,12 +113,23 @@ impl SeqBlocks {
         SeqBlocks {
             shared: shared_blocks as usize,
             runs: Vec::new(),
+            held: Vec::new(),
         }
     }
 
     /// A sequence every block of which may be shared.
     pub fn all_shared() -> Self {
         SeqBlocks::new(u32::MAX)
+    }
+
+    /// Records `slot` as held for shared block `position`, or forgets every recorded slot if
+    /// the acquisitions did not come in position order.
+    fn hold_shared(&mut self, position: usize, slot: u32) {
+        if self.held.len() == position {
+            self.held.push(slot);
+        } else {
+            self.held.clear();
+        }
     }
 
     /// Positions `from..to` split at the first private one: the shared part, the private part.
@@ -289,17 +303,29 @@ impl KvCache {
         self.version += 1;
         let (shared, private) = seq.split(0, sequence.len());
         self.release_private(seq, private);
-        for &hash in sequence[shared].iter().rev() {
-            if let Some(slot) = self.find(hash) {
-                let s = &mut self.slots[slot as usize];
-                if s.count > 0 {
-                    s.count -= 1;
-                    if s.count == 0 {
-                        self.active -= 1;
-                        self.inactive += 1;
-                        self.push_lru(slot);
-                    }
+        let held = std::mem::take(&mut seq.held);
+        if held.len() == shared.len() {
+            held.iter().rev().for_each(|&slot| self.unref(slot));
+        } else {
+            for &hash in sequence[shared].iter().rev() {
+                if let Some(slot) = self.find(hash) {
+                    self.unref(slot);
                 }
+            }
+        }
+        seq.held = held;
+        seq.held.clear();
+    }
+
+    /// Drops one reference to the shared block in `slot`; the last makes it evictable.
+    fn unref(&mut self, slot: u32) {
+        let s = &mut self.slots[slot as usize];
+        if s.count > 0 {
+            s.count -= 1;
+            if s.count == 0 {
+                self.active -= 1;
+                self.inactive += 1;
+                self.push_lru(slot);
             }
         }
     }
@@ -337,12 +363,17 @@ impl KvCache {
         self.version += 1;
         self.anonymous = self.anonymous.saturating_sub(1);
         if position < seq.shared {
-            match self.find(sequence[position]) {
-                Some(slot) => self.add_ref(slot),
-                // A block was just freed, so insertion cannot fail.
-                None => {
-                    let _ = self.insert_shared(sequence, position);
+            let slot = match self.find(sequence[position]) {
+                Some(slot) => {
+                    self.add_ref(slot);
+                    Some(slot)
                 }
+                // A block was just freed, so insertion cannot fail.
+                None => self.insert_shared(sequence, position).ok(),
+            };
+            match slot {
+                Some(slot) => seq.hold_shared(position, slot),
+                None => seq.held.clear(),
             }
             return;
         }
@@ -366,12 +397,12 @@ impl KvCache {
     }
 
     /// Registers block `position` of `sequence` as a new shared block, evicting the LRU
-    /// block if none is free.
+    /// block if none is free; returns its slot.
     fn insert_shared(
         &mut self,
         sequence: &[BlockHash],
         position: usize,
-    ) -> Result<(), OutOfBlocks> {
+    ) -> Result<u32, OutOfBlocks> {
         let hash = sequence[position];
         if self.usage().free() == 0 {
             if self.inactive == 0 {
@@ -393,7 +424,7 @@ impl KvCache {
         let slots = &self.slots;
         self.index.insert(hash, index, |i| slots[i as usize].hash);
         self.events.stored(sequence, position);
-        Ok(())
+        Ok(index)
     }
 
     /// Puts `slot` (its generation aside) into a free slot; returns the slot.

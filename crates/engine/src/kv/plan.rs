@@ -6,15 +6,15 @@ use std::ops::Range;
 
 use servesim_trace::BlockHash;
 
-use super::{AcquireCost, KvCache, OutOfBlocks, SeqBlocks};
+use super::{AcquireCost, KvCache, NIL, OutOfBlocks, SeqBlocks};
 
 /// What one lookup pass over blocks `from..` of a sequence found.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Plan {
-    /// Slots of the shared blocks present.
-    present: Vec<u32>,
-    /// Positions of the shared blocks absent.
-    absent: Vec<usize>,
+    /// First shared position planned.
+    from: usize,
+    /// Per shared position from `from`: the slot holding it, or `NIL` if absent.
+    shared: Vec<u32>,
     /// Private pieces cached in a run of the sequence.
     cached: Vec<(u32, Range<usize>)>,
     /// Private pieces cached nowhere.
@@ -41,21 +41,21 @@ impl KvCache {
         seq: &SeqBlocks,
         plan: &mut Plan,
     ) {
-        plan.present.clear();
-        plan.absent.clear();
+        plan.shared.clear();
         plan.cached.clear();
         plan.gaps.clear();
         let mut cost = AcquireCost::default();
         let (shared, private) = seq.split(from, sequence.len());
-        for position in shared {
-            match self.find(sequence[position]) {
+        plan.from = shared.start;
+        for &hash in &sequence[shared] {
+            match self.find(hash) {
                 None => {
                     cost.new += 1;
-                    plan.absent.push(position);
+                    plan.shared.push(NIL);
                 }
                 Some(slot) => {
                     cost.reactivated += u64::from(self.slots[slot as usize].count == 0);
-                    plan.present.push(slot);
+                    plan.shared.push(slot);
                 }
             }
         }
@@ -135,14 +135,20 @@ impl KvCache {
         seq: &mut SeqBlocks,
         plan: &Plan,
     ) -> Result<(), OutOfBlocks> {
-        for &slot in &plan.present {
+        for &slot in plan.shared.iter().filter(|&&slot| slot != NIL) {
             self.add_ref(slot);
         }
         for (run, blocks) in &plan.cached {
             self.reactivate(seq, *run, blocks.clone());
         }
-        for &position in &plan.absent {
-            self.insert_shared(sequence, position)?;
+        for (position, &slot) in (plan.from..).zip(&plan.shared) {
+            let slot = if slot == NIL {
+                self.insert_shared(sequence, position)
+                    .inspect_err(|_| seq.held.clear())?
+            } else {
+                slot
+            };
+            seq.hold_shared(position, slot);
         }
         for blocks in &plan.gaps {
             self.insert_private(seq, blocks.clone())?;
