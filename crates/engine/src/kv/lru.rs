@@ -11,11 +11,6 @@ impl KvCache {
         }
     }
 
-    /// Evicts the least recently used block.
-    pub(super) fn evict_lru(&mut self) {
-        self.evict_head(1);
-    }
-
     /// Evicts up to `wanted` (≥ 1) blocks of the LRU entry: a shared block, or the deepest
     /// blocks of a run (a tail-first release made them the least recently used).
     fn evict_head(&mut self, wanted: u64) {

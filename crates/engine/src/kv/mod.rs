@@ -404,11 +404,9 @@ impl KvCache {
         position: usize,
     ) -> Result<u32, OutOfBlocks> {
         let hash = sequence[position];
+        self.make_room(1);
         if self.usage().free() == 0 {
-            if self.inactive == 0 {
-                return Err(OutOfBlocks);
-            }
-            self.evict_lru();
+            return Err(OutOfBlocks);
         }
         let index = self.new_slot(Slot {
             hash,
