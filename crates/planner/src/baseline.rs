@@ -28,7 +28,7 @@ fn reason(current: u32, target: u32) -> LoadReason {
 }
 
 /// Finishes a baseline tick: budget, reasons, record.
-fn decide(
+pub(crate) fn decide(
     config: &PlannerConfig,
     deployment: &Deployment,
     input: &TickInput,

@@ -12,8 +12,10 @@ pub mod observe;
 pub mod policy;
 mod pool;
 pub mod predictor;
+pub mod preset;
 pub mod record;
 pub mod regression;
+pub mod schedule;
 pub mod sla;
 pub mod speculative;
 

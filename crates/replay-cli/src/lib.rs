@@ -20,6 +20,7 @@ mod embed;
 mod error;
 mod parallel;
 mod perf_cmd;
+mod plan_eval_cmd;
 mod run_cmd;
 mod sweep_args;
 mod sweep_cmd;
@@ -63,6 +64,9 @@ enum Command {
     /// Replay measured serving benchmarks (a CSV table per source) and report the error of
     /// TTFT, TPOT and throughput per row, backend and GPU.
     Validate(validate_cmd::ValidateArgs),
+    /// Score scaling policies (planner presets, HPA, KPA, static fleets) on an open-loop
+    /// trace against the hindsight oracle, over several seeds: CSV, JSON and HTML scorecard.
+    PlanEval(Box<plan_eval_cmd::PlanEvalArgs>),
 }
 
 /// The `servesim` binary: parses the process arguments and runs the command.
@@ -92,5 +96,6 @@ fn run(cli: Cli, argv: &[OsString]) -> Result<(), CliError> {
         // A sweep re-parses its `servesim run` flags for every grid point.
         Command::Sweep(args) => sweep_cmd::run(&args, argv.get(2..).unwrap_or_default()),
         Command::Validate(args) => validate_cmd::run(&args),
+        Command::PlanEval(args) => plan_eval_cmd::run(&args),
     }
 }

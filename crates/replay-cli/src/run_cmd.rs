@@ -68,7 +68,7 @@ pub(crate) struct RunArgs {
     arrival_speedup_ratio: f64,
     /// Closed-loop replay with this many requests in flight (timestamps ignored).
     #[arg(long, value_name = "N")]
-    replay_concurrency: Option<u32>,
+    pub(crate) replay_concurrency: Option<u32>,
     /// Engine arguments: a JSON object, or @FILE holding one.
     #[arg(long, value_name = "JSON|@FILE")]
     pub(crate) extra_engine_args: Option<String>,
@@ -94,7 +94,7 @@ pub(crate) struct RunArgs {
     warmup_requests: u32,
     /// Seed of every random choice (synthetic load, router sampling).
     #[arg(long, default_value_t = 42)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// No progress bar and no table; errors still go to stderr.
     #[arg(long, short)]
     pub(crate) quiet: bool,

@@ -17,6 +17,7 @@ mod custom;
 mod error;
 mod metrics;
 mod outcome;
+pub mod plan_eval;
 mod planning;
 pub mod report;
 mod sim;

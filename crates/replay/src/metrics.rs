@@ -13,7 +13,7 @@ use serde::Serialize;
 use servesim_trace::SimTime;
 use servesim_trace::stats::nearest_rank_index;
 
-use crate::collector::Collector;
+use crate::collector::{Collector, RequestRecord};
 
 /// Summary statistics of one metric (all zero for an empty sample).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Serialize)]
@@ -124,18 +124,27 @@ pub struct SlaAttainment {
 }
 
 impl SlaAttainment {
+    /// Whether a completed request met the TTFT target and the ITL target (its mean
+    /// inter-token latency; a single-token request meets it); `None` if it did not complete.
+    pub fn judge(record: &RequestRecord, ttft_ms: f64, itl_ms: f64) -> Option<(bool, bool)> {
+        let (Some(first), Some(last)) = (record.first_token, record.completed) else {
+            return None;
+        };
+        let ttft = first.saturating_sub(record.arrival).as_millis_f64() <= ttft_ms;
+        let itl = record.output_tokens < 2
+            || last.saturating_sub(first).as_millis_f64() / f64::from(record.output_tokens - 1)
+                <= itl_ms;
+        Some((ttft, itl))
+    }
+
     /// Attainment of the completed requests of `collector` over `gpu_hours`.
     pub fn of(collector: &Collector, ttft_ms: f64, itl_ms: f64, gpu_hours: f64) -> SlaAttainment {
         let (mut done, mut ttft_ok, mut itl_ok, mut both) = (0u64, 0u64, 0u64, 0u64);
         for r in collector.measured() {
-            let (Some(first), Some(last)) = (r.first_token, r.completed) else {
+            let Some((t, i)) = SlaAttainment::judge(r, ttft_ms, itl_ms) else {
                 continue;
             };
             done += 1;
-            let t = first.saturating_sub(r.arrival).as_millis_f64() <= ttft_ms;
-            let i = r.output_tokens < 2
-                || last.saturating_sub(first).as_millis_f64() / f64::from(r.output_tokens - 1)
-                    <= itl_ms;
             ttft_ok += u64::from(t);
             itl_ok += u64::from(i);
             both += u64::from(t && i);

@@ -11,6 +11,7 @@
 //!   engine capacity, sequence lengths, load and throughput decisions) with a summary of
 //!   ticks, replica transitions, GPU-hours and SLA attainment.
 //! * [`sweep_page`] — every metric of a sweep against the swept parameter(s).
+//! * [`scorecard_page`] — scaling policies against the hindsight oracle (`servesim plan-eval`).
 //! * [`Page`], [`Chart`], [`Series`] — the building blocks, for custom reports.
 //!
 //! ```no_run
@@ -27,6 +28,7 @@ mod chart;
 mod page;
 mod planner;
 mod run;
+mod scorecard;
 mod shape;
 mod sweep;
 
@@ -34,4 +36,5 @@ pub use chart::{Chart, Series, Style, XAxis};
 pub use page::{Page, Section};
 pub use planner::replica_transitions;
 pub use run::{RunInfo, run_page};
+pub use scorecard::{ReplicaTimeline, scorecard_page};
 pub use sweep::sweep_page;

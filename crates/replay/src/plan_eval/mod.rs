@@ -1,0 +1,78 @@
+//! Planner quality: the hindsight [`oracle`](hindsight_oracle) and the [`Score`] of one
+//! scaling policy on one trace — what `servesim plan-eval` tabulates.
+//!
+//! Open-loop traces only: under a closed loop the load follows the capacity, so scaling
+//! down always looks free and no schedule is cheapest.
+
+mod oracle;
+
+pub use oracle::{OracleResult, OracleSpec, hindsight_oracle};
+
+use serde::Serialize;
+
+use crate::outcome::ReplayOutcome;
+
+/// How one scaling policy did on one trace.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Score {
+    /// The policy's label (`planner`, `hybrid_180_5`, `hpa`, `static:2`, `oracle`, …).
+    pub policy: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Share of requests with TTFT within the target.
+    pub ttft_attainment: f64,
+    /// Share of requests with mean ITL within the target.
+    pub itl_attainment: f64,
+    /// Share meeting both (the SLA attainment).
+    pub sla_attainment: f64,
+    /// GPU-hours, start-up and draining included.
+    pub gpu_hours: f64,
+    /// GPUs provisioned on average over the replay (GPU-hours over its span).
+    pub avg_gpus: f64,
+    /// Requests meeting both targets per GPU-hour.
+    pub goodput_per_gpu_hour: f64,
+    /// Replica changes.
+    pub scale_events: u64,
+    /// GPU-hours over the oracle's on the same trace and seed (`None` without an oracle).
+    pub gpu_hours_vs_oracle: Option<f64>,
+    /// Goodput per GPU-hour over the oracle's.
+    pub goodput_vs_oracle: Option<f64>,
+}
+
+impl Score {
+    /// The score of a replay run with a planning configuration; `None` without one.
+    pub fn of(policy: &str, seed: u64, outcome: &ReplayOutcome) -> Option<Score> {
+        let planning = outcome.planning.as_ref()?;
+        let span_s = outcome.end_time.as_secs_f64();
+        Some(Score {
+            policy: policy.to_owned(),
+            seed,
+            requests: outcome.metrics.completed_requests,
+            ttft_attainment: planning.sla.ttft,
+            itl_attainment: planning.sla.itl,
+            sla_attainment: planning.sla.both,
+            gpu_hours: planning.gpu_hours,
+            avg_gpus: if span_s > 0.0 {
+                planning.gpu_hours * 3600.0 / span_s
+            } else {
+                0.0
+            },
+            goodput_per_gpu_hour: planning.sla.goodput_per_gpu_hour,
+            scale_events: planning.scaling_events.len() as u64,
+            gpu_hours_vs_oracle: None,
+            goodput_vs_oracle: None,
+        })
+    }
+
+    /// The same score with its ratios to `oracle`'s filled in.
+    pub fn against(self, oracle: &Score) -> Score {
+        let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+        Score {
+            gpu_hours_vs_oracle: ratio(self.gpu_hours, oracle.gpu_hours),
+            goodput_vs_oracle: ratio(self.goodput_per_gpu_hour, oracle.goodput_per_gpu_hour),
+            ..self
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The hindsight oracle: the cheapest replica schedule found, by simulation, that meets the
+//! SLA on a trace known in advance.
+//!
+//! Replica counts change on a fixed grid of `window_s` seconds, replicas are asked for one
+//! start-up time ahead of the window that needs them and drain when released — the same
+//! lifecycles every policy lives with ([`Scheduled`]). The search, every step confirmed by a
+//! full replay:
+//!
+//! 1. **Forward pass.** Every window at the budget's maximum, then window by window the
+//!    fewest replicas (binary search) such that the requests *arriving* in every window so
+//!    far still meet the attainment target, the windows after it held at the maximum. A
+//!    window that misses the target even at the maximum (a burst the start-up time cannot
+//!    meet) keeps the maximum and is reported.
+//! 2. **Descent pass.** Window by window, one replica fewer is kept when the whole trace
+//!    still meets the target: the per-window rule of the forward pass is stricter than the
+//!    SLA a policy is scored on, and this spends the slack.
+//!
+//! The result is the best schedule this search finds, not a proof of optimality: the
+//! search assumes more replicas never hurt, and a policy that spreads its misses
+//! differently can in principle do slightly better. It is the yardstick the scorecard
+//! divides by.
+
+use std::collections::BTreeMap;
+
+use servesim_planner::observe::Component;
+use servesim_planner::schedule::{ReplicaSchedule, Scheduled};
+use servesim_trace::Workload;
+
+use crate::admission::AdmissionMode;
+use crate::config::{ReplayConfig, Topology};
+use crate::custom::CustomPolicy;
+use crate::error::ReplayError;
+use crate::metrics::SlaAttainment;
+use crate::outcome::ReplayOutcome;
+use crate::sim::{NoObserver, replay};
+
+/// What the oracle searches over.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct OracleSpec {
+    /// Length of a window of the replica grid, seconds.
+    pub window_s: f64,
+    /// Share of requests that must meet both the TTFT and ITL targets, in (0, 1].
+    pub target: f64,
+    /// Fewest replicas in any window.
+    pub min_replicas: u32,
+    /// Most replicas in any window (the GPU budget).
+    pub max_replicas: u32,
+}
+
+/// The schedule the oracle found and the replay that confirms it.
+#[derive(Debug)]
+pub struct OracleResult {
+    /// Replicas per window.
+    pub schedule: ReplicaSchedule,
+    /// The replay of the trace under that schedule.
+    pub outcome: ReplayOutcome,
+    /// Share of the requests arriving in each window that met both targets (1 when none
+    /// arrived).
+    pub window_attainment: Vec<f64>,
+    /// Windows that miss the target even at the most replicas.
+    pub unmet_windows: Vec<usize>,
+    /// Replays the search ran.
+    pub replays: u32,
+}
+
+/// One replay of the trace under a schedule, judged per window.
+struct Trial {
+    outcome: ReplayOutcome,
+    /// (met, arrived) per window.
+    windows: Vec<(u64, u64)>,
+    overall: f64,
+}
+
+impl Trial {
+    fn share(&self, k: usize) -> f64 {
+        match self.windows.get(k) {
+            Some(&(met, arrived)) if arrived > 0 => met as f64 / arrived as f64,
+            _ => 1.0,
+        }
+    }
+}
+
+/// The search state: the trace, the configuration, the targets.
+struct Search<'a> {
+    workload: &'a Workload,
+    config: &'a ReplayConfig,
+    spec: OracleSpec,
+    ttft_ms: f64,
+    itl_ms: f64,
+    lead_s: f64,
+    replays: u32,
+}
+
+impl Search<'_> {
+    fn trial(&mut self, replicas: &[u32]) -> Result<Trial, ReplayError> {
+        let schedule = ReplicaSchedule {
+            window_s: self.spec.window_s,
+            replicas: replicas.to_vec(),
+        };
+        let lead_s = self.lead_s;
+        let mut config = self.config.clone();
+        if let Some(planning) = config.planning.as_mut() {
+            planning.custom_policy = Some(CustomPolicy::new(move |planner, deployment| {
+                Box::new(Scheduled::new(
+                    planner.clone(),
+                    deployment.clone(),
+                    BTreeMap::from([(Component::Decode, schedule.clone())]),
+                    lead_s,
+                ))
+            }));
+        }
+        let outcome = replay(self.workload, &config, &mut NoObserver)?;
+        self.replays += 1;
+        let mut windows = vec![(0u64, 0u64); replicas.len()];
+        let (mut met_all, mut done) = (0u64, 0u64);
+        for record in outcome.collector.measured() {
+            let Some((ttft, itl)) = SlaAttainment::judge(record, self.ttft_ms, self.itl_ms) else {
+                continue;
+            };
+            let met = u64::from(ttft && itl);
+            let k = (record.arrival.as_secs_f64() / self.spec.window_s) as usize;
+            if let Some(w) = windows.get_mut(k.min(replicas.len() - 1)) {
+                w.0 += met;
+                w.1 += 1;
+            }
+            met_all += met;
+            done += 1;
+        }
+        Ok(Trial {
+            outcome,
+            windows,
+            overall: if done == 0 {
+                1.0
+            } else {
+                met_all as f64 / done as f64
+            },
+        })
+    }
+
+    /// Whether every window up to `k` (the unmet ones aside) meets the target.
+    fn holds_through(&self, trial: &Trial, k: usize, unmet: &[usize]) -> bool {
+        (0..=k)
+            .filter(|j| !unmet.contains(j))
+            .all(|j| trial.share(j) >= self.spec.target)
+    }
+}
+
+/// Searches the cheapest schedule of the aggregated pool of `config` that meets `spec` on
+/// `workload` (an open-loop trace). `config` needs a planning configuration: its TTFT and
+/// ITL targets are the SLA, and its GPUs per replica price the schedule.
+pub fn hindsight_oracle(
+    workload: &Workload,
+    config: &ReplayConfig,
+    spec: &OracleSpec,
+) -> Result<OracleResult, ReplayError> {
+    let bad = |why: &str| Err(ReplayError::Config(format!("oracle: {why}")));
+    if config.admission != AdmissionMode::Trace {
+        return bad(
+            "open-loop traces only: a closed loop sends the next request when one finishes, so the load follows the capacity and no schedule is cheapest",
+        );
+    }
+    let Topology::Aggregated { engine, .. } = &config.topology else {
+        return bad("aggregated deployments only (one pool to schedule)");
+    };
+    let Some(planning) = &config.planning else {
+        return bad("needs a planner configuration (its ttft and itl are the SLA)");
+    };
+    if !(spec.window_s.is_finite() && spec.window_s > 0.0) {
+        return bad("the window must be a positive number of seconds");
+    }
+    if !(spec.target > 0.0 && spec.target <= 1.0) {
+        return bad("the attainment target must be in (0, 1]");
+    }
+    if spec.max_replicas == 0 || spec.min_replicas > spec.max_replicas {
+        return bad("the replica range is empty (check min_endpoint and the GPU budget)");
+    }
+    let mut search = Search {
+        workload,
+        config,
+        spec: *spec,
+        ttft_ms: planning.planner.ttft,
+        itl_ms: planning.planner.itl,
+        lead_s: engine.startup_time.as_secs_f64(),
+        replays: 0,
+    };
+    let (lo, hi) = (spec.min_replicas.max(1), spec.max_replicas);
+    // The windows: up to the last arrival at the most replicas.
+    let probe = search.trial(&[hi])?;
+    let last_arrival = probe
+        .outcome
+        .collector
+        .measured()
+        .iter()
+        .map(|r| r.arrival.as_secs_f64())
+        .fold(0.0, f64::max);
+    let windows = (last_arrival / spec.window_s) as usize + 1;
+    let mut replicas = vec![hi; windows];
+    let mut best = search.trial(&replicas)?;
+    let unmet: Vec<usize> = (0..windows)
+        .filter(|&k| best.share(k) < spec.target)
+        .collect();
+    // Invariant of both passes: `best` is the replay of `replicas` as it stands.
+    for k in 0..windows {
+        if unmet.contains(&k) {
+            continue;
+        }
+        let (mut low, mut high) = (lo, hi);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            replicas[k] = mid;
+            let trial = search.trial(&replicas)?;
+            if search.holds_through(&trial, k, &unmet) {
+                high = mid;
+                best = trial;
+            } else {
+                low = mid + 1;
+            }
+        }
+        replicas[k] = high;
+    }
+    for k in 0..windows {
+        if replicas[k] <= lo || unmet.contains(&k) {
+            continue;
+        }
+        replicas[k] -= 1;
+        let trial = search.trial(&replicas)?;
+        if trial.overall >= spec.target {
+            best = trial;
+        } else {
+            replicas[k] += 1;
+        }
+    }
+    let window_attainment = (0..windows).map(|k| best.share(k)).collect();
+    Ok(OracleResult {
+        schedule: ReplicaSchedule {
+            window_s: spec.window_s,
+            replicas,
+        },
+        outcome: best.outcome,
+        window_attainment,
+        unmet_windows: unmet,
+        replays: search.replays,
+    })
+}
