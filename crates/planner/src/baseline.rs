@@ -270,6 +270,7 @@ mod tests {
             max_num_seqs: 256.0,
             max_kv_tokens: 100_000.0,
             speculative_nextn: 0,
+            startup_time_s: 0.0,
         };
         Deployment {
             pools: BTreeMap::from([(Component::Decode, (caps, 1))]),

@@ -85,6 +85,7 @@ fn batch_limit(caps: &EngineCaps, context: f64) -> u32 {
 ///     max_num_seqs: 256.0,
 ///     max_kv_tokens: 1e6,
 ///     speculative_nextn: 0,
+///     startup_time_s: 0.0,
 /// };
 /// // 5 ms + 0.1 ms per sequence: ITL 20 ms allows 150 sequences.
 /// let step = |bs: f64, _kv: f64| Some(0.005 + 1e-4 * bs);
@@ -229,6 +230,7 @@ mod tests {
             max_num_seqs: 256.0,
             max_kv_tokens: kv,
             speculative_nextn: 0,
+            startup_time_s: 0.0,
         }
     }
 

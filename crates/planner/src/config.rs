@@ -52,6 +52,21 @@ pub enum SweepMode {
     Thorough,
 }
 
+/// Which load rules the SLA planner follows (SLA mode with load scaling).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScalingRules {
+    /// Size every load tick from the arrival-rate forecast one start-up time ahead and the
+    /// regression's per-replica capacity at the observed ISL/OSL; scale up at once, down
+    /// only when the smaller pool holds the SLA and the wish has lasted the stabilisation
+    /// window.
+    #[default]
+    Servesim,
+    /// The reference planner: one-replica steps from per-engine estimates, floored by the
+    /// throughput tick's forecast.
+    Reference,
+}
+
 /// The scaling policy driving the replicas.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -160,6 +175,16 @@ pub struct PlannerConfig {
     pub report_filename: Option<String>,
     /// servesim: the scaling policy (`planner`, `static`, `hpa`, `kpa`).
     pub scaling_policy: PolicyKind,
+    /// servesim: the SLA planner's load rules — `servesim` (default: capacity sized every
+    /// load tick for the arrival rate forecast one start-up ahead, stabilised scale-down) or
+    /// `reference` (the reference's one-replica steps under a throughput-tick lower bound).
+    pub scaling_rules: ScalingRules,
+    /// servesim rules: seconds of arrivals the rate forecast fits (default: 6 load
+    /// intervals).
+    pub load_rate_window: Option<f64>,
+    /// servesim rules: a scale-down must have been wanted for this many seconds (default:
+    /// the engine's start-up time — a replica released is one that cannot be back sooner).
+    pub scale_down_stabilization: Option<f64>,
     /// servesim HPA: target KV utilisation per replica (default 0.7).
     pub hpa_target_utilization: f64,
     /// servesim HPA: scale-down stabilisation window in seconds (default 300).
@@ -238,6 +263,9 @@ impl Default for PlannerConfig {
             report_output_dir: "./planner_reports".to_owned(),
             report_filename: None,
             scaling_policy: PolicyKind::Planner,
+            scaling_rules: ScalingRules::Servesim,
+            load_rate_window: None,
+            scale_down_stabilization: None,
             hpa_target_utilization: 0.7,
             hpa_stabilization_window: 300.0,
             kpa_target_concurrency: 32.0,
@@ -516,6 +544,12 @@ impl PlannerConfig {
         }
         if let Some(hours) = self.report_interval_hours {
             Range::Positive.check("report_interval_hours", hours)?;
+        }
+        if let Some(window) = self.load_rate_window {
+            Range::Seconds.check("load_rate_window", window)?;
+        }
+        if let Some(window) = self.scale_down_stabilization {
+            Range::SecondsOrZero.check("scale_down_stabilization", window)?;
         }
         let budget = self.max_gpu_budget;
         if !budget.is_finite() || (0.0..1.0).contains(&budget) {

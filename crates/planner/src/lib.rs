@@ -8,6 +8,7 @@ pub mod build;
 pub mod capacity;
 pub mod config;
 mod error;
+pub mod lead;
 pub mod observe;
 pub mod policy;
 mod pool;

@@ -54,6 +54,8 @@ pub struct EngineCaps {
     pub max_kv_tokens: f64,
     /// Draft tokens per decode step with speculative decoding (`aic_nextn`; 0 without).
     pub speculative_nextn: u32,
+    /// Seconds a new replica takes before it serves (`startup_time`).
+    pub startup_time_s: f64,
 }
 
 /// The replicas of one pool.

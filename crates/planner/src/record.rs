@@ -14,6 +14,9 @@ pub enum LoadReason {
     ScaleDown,
     /// Would scale down, but the throughput lower bound forbids it.
     ScaleDownCappedByThroughput,
+    /// servesim rules: fewer replicas are wanted, but not for the whole stabilisation
+    /// window yet.
+    ScaleDownStabilizing,
     /// Within the band.
     NoChange,
     /// Load scaling is off.
@@ -36,6 +39,8 @@ pub enum ThroughputReason {
     Scale,
     /// Set the lower bound load-based scaling must respect.
     SetLowerBound,
+    /// servesim rules: the forecast is recorded; load ticks size the pool every tick.
+    Forecast,
     /// Throughput scaling is off.
     Disabled,
     /// No traffic observed in the window.

@@ -83,7 +83,8 @@ impl ReplicaSchedule {
 /// use servesim_planner::schedule::{ReplicaSchedule, Scheduled};
 ///
 /// let caps = EngineCaps { max_num_batched_tokens: 8192.0, max_num_seqs: 256.0,
-///                         max_kv_tokens: 1e6, speculative_nextn: 0 };
+///                         max_kv_tokens: 1e6, speculative_nextn: 0,
+///                         startup_time_s: 0.0 };
 /// let deployment = Deployment { pools: BTreeMap::from([(Component::Decode, (caps, 1))]) };
 /// let config = PlannerConfig { max_gpu_budget: 16.0, ..PlannerConfig::default() };
 /// let schedule = ReplicaSchedule { window_s: 60.0, replicas: vec![1, 3, 2] };
@@ -185,6 +186,7 @@ mod tests {
             max_num_seqs: 256.0,
             max_kv_tokens: 1e6,
             speculative_nextn: 0,
+            startup_time_s: 0.0,
         };
         Scheduled::new(
             PlannerConfig {

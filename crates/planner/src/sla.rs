@@ -1,4 +1,5 @@
-//! The SLA planner: the reference planner's state machine, with its known bugs fixed.
+//! The SLA planner: the reference planner's state machine, with its known bugs fixed, and
+//! servesim's load rules on top (the default; `scaling_rules: reference` turns them off).
 //!
 //! Two kinds of ticks, each on its own interval:
 //!
@@ -20,6 +21,16 @@
 //! load of one replica fewer (the reference judges the load as it is, so a pool that just
 //! scaled up — its new replica idle — scales straight back down: it flaps).
 //!
+//! **servesim rules** (SLA mode with load scaling, the default) replace the load tick's
+//! one-replica steps and the throughput tick's lower bound: every load tick sizes each pool
+//! for the arrival rate forecast one start-up time (plus one load interval) ahead — a line
+//! fitted through the last `load_rate_window` seconds of arrivals ([`crate::lead`]) — at the
+//! regression's per-replica capacity for the recent ISL/OSL; adds one replica beyond that
+//! only when every engine's estimate *and* the last window's observed mean miss a target;
+//! shrinks one replica at a time, only when the smaller pool holds the SLA at the current
+//! load and fewer replicas have been wanted for the whole `scale_down_stabilization` window
+//! (default: the start-up time). The throughput tick then only records its forecast.
+//!
 //! With speculative decoding (`speculative_nextn` from the decode pool's capabilities or the
 //! config), every ITL estimate and decode capacity is discounted by the accept length last
 //! reported with the traffic ([`crate::speculative`]); the regressions keep learning raw
@@ -30,7 +41,8 @@ use std::collections::BTreeMap;
 use crate::capacity::{
     agg_engine_rps, decode_engine_rps, estimate_ttft_ms, prefill_engine_rps, replicas_for,
 };
-use crate::config::{OptimizationTarget, PlannerConfig};
+use crate::config::{OptimizationTarget, PlannerConfig, ScalingRules};
+use crate::lead::{RecentTraffic, Stabilizer};
 use crate::observe::{Component, EngineCaps, EngineSample, PoolState, TickInput, TrafficWindow};
 use crate::policy::{Deployment, ScalingPolicy, TickOutput};
 use crate::pool::{observed_pool, tick_record, within_budget};
@@ -125,11 +137,18 @@ pub struct SlaPlanner {
     last: Prediction,
     /// Mean ISL of the most recent window with arrivals.
     observed_isl: f64,
+    /// Mean TTFT and ITL (ms) of the most recent window, when it saw first tokens and
+    /// completions.
+    observed_latency: (Option<f64>, Option<f64>),
     models: BTreeMap<Component, PassModel>,
     averages: BTreeMap<Component, Averages>,
     lower_bound: BTreeMap<Component, u32>,
     /// Speculative decoding's accept length (1 without it).
     accept: AcceptLength,
+    /// servesim rules: the traffic of the rate-forecast window.
+    recent: RecentTraffic,
+    /// servesim rules: scale-down stabilisation per pool.
+    stabilizers: BTreeMap<Component, Stabilizer>,
 }
 
 impl SlaPlanner {
@@ -184,8 +203,22 @@ impl SlaPlanner {
             .map(|(caps, _)| caps.speculative_nextn)
             .filter(|&n| n > 0)
             .or(config.speculative_nextn);
+        let load = config.load_adjustment_interval;
+        let recent = RecentTraffic::new(config.load_rate_window.unwrap_or(6.0 * load));
+        let stabilizers = deployment
+            .pools
+            .iter()
+            .map(|(&c, (caps, _))| {
+                let window = config
+                    .scale_down_stabilization
+                    .unwrap_or(caps.startup_time_s);
+                (c, Stabilizer::new(window))
+            })
+            .collect();
         SlaPlanner {
             accept: AcceptLength::new(nextn),
+            recent,
+            stabilizers,
             next_load: config.load_adjustment_interval,
             next_throughput: config.throughput_adjustment_interval,
             config,
@@ -195,6 +228,7 @@ impl SlaPlanner {
             window: Window::default(),
             last: Prediction::default(),
             observed_isl: 0.0,
+            observed_latency: (None, None),
             models,
             averages,
             lower_bound: BTreeMap::new(),
@@ -208,6 +242,7 @@ impl SlaPlanner {
                 max_num_seqs: 256.0,
                 max_kv_tokens: 0.0,
                 speculative_nextn: 0,
+                startup_time_s: 0.0,
             },
             |p| p.0,
         )
@@ -253,6 +288,49 @@ impl SlaPlanner {
         self.models.get(&component)?.predict(features)
     }
 
+    /// Requests per second one engine of `component` serves within the SLA for requests
+    /// of this shape, from its regression; `None` before the model fits.
+    fn engine_rps(&self, component: Component, isl: f64, osl: f64, hit: f64) -> Option<f64> {
+        let caps = self.caps(component);
+        let (ttft, itl) = (self.config.ttft, self.config.itl);
+        let accept = self.accept.value();
+        match (self.aggregated, component) {
+            (true, _) => agg_engine_rps(
+                |p, kv| self.predict_with(component, &[p, kv]),
+                isl,
+                osl,
+                hit,
+                ttft,
+                itl,
+                &caps,
+                accept,
+            )
+            .map(|c| c.rps),
+            (false, Component::Prefill) => prefill_engine_rps(
+                |p| self.predict_with(component, &[p]),
+                isl,
+                hit,
+                caps.max_num_batched_tokens,
+            ),
+            (false, Component::Decode) => decode_engine_rps(
+                |bs, kv| self.predict_with(component, &[bs, kv]),
+                isl,
+                osl,
+                itl,
+                &caps,
+                accept,
+            )
+            .map(|c| c.rps),
+        }
+    }
+
+    /// Whether the servesim load rules run (SLA mode with load scaling).
+    fn servesim_rules(&self) -> bool {
+        self.config.scaling_rules == ScalingRules::Servesim
+            && self.config.enable_load_scaling
+            && self.config.optimization_target == OptimizationTarget::Sla
+    }
+
     /// Throughput tick: forecast the window's traffic and size each pool for it.
     fn throughput_tick(
         &mut self,
@@ -293,7 +371,6 @@ impl SlaPlanner {
         let min = self.config.min_endpoint;
         let mut sizes = BTreeMap::new();
         for &component in self.deployment.pools.keys() {
-            let caps = self.caps(component);
             if !self
                 .models
                 .get(&component)
@@ -302,37 +379,12 @@ impl SlaPlanner {
                 sizes.insert(component, Err(ThroughputReason::ModelNotReady));
                 continue;
             }
-            let (ttft, itl) = (self.config.ttft, self.config.itl);
-            let (isl, osl, hit) = (prediction.isl, prediction.osl, prediction.kv_hit_rate);
-            let accept = self.accept.value();
-            let rps = match (self.aggregated, component) {
-                (true, _) => agg_engine_rps(
-                    |p, kv| self.predict_with(component, &[p, kv]),
-                    isl,
-                    osl,
-                    hit,
-                    ttft,
-                    itl,
-                    &caps,
-                    accept,
-                )
-                .map(|c| c.rps),
-                (false, Component::Prefill) => prefill_engine_rps(
-                    |p| self.predict_with(component, &[p]),
-                    isl,
-                    hit,
-                    caps.max_num_batched_tokens,
-                ),
-                (false, Component::Decode) => decode_engine_rps(
-                    |bs, kv| self.predict_with(component, &[bs, kv]),
-                    isl,
-                    osl,
-                    itl,
-                    &caps,
-                    accept,
-                )
-                .map(|c| c.rps),
-            };
+            let rps = self.engine_rps(
+                component,
+                prediction.isl,
+                prediction.osl,
+                prediction.kv_hit_rate,
+            );
             sizes.insert(
                 component,
                 rps.map(|r| (r, replicas_for(prediction.rps, r, min)))
@@ -345,6 +397,10 @@ impl SlaPlanner {
                 continue;
             };
             match size {
+                Ok((rps, _)) if self.servesim_rules() => {
+                    record.engine_rps = Some(rps);
+                    record.throughput_reason = Some(ThroughputReason::Forecast);
+                }
                 Ok((rps, replicas)) if !partner_failed => {
                     record.engine_rps = Some(rps);
                     if self.config.enable_load_scaling {
@@ -512,6 +568,92 @@ impl SlaPlanner {
         }
     }
 
+    /// Replicas `component` needs for the arrival rate forecast one start-up (plus one load
+    /// interval) ahead, at the recent request shape; records the engine rate.
+    fn capacity_need(
+        &self,
+        component: Component,
+        now_s: f64,
+        record: &mut PoolRecord,
+    ) -> Option<u32> {
+        let shape = self.recent.shape()?;
+        let ahead = self.caps(component).startup_time_s + self.config.load_adjustment_interval;
+        let rate = self.recent.rate_ahead(now_s, ahead)?;
+        let rps = self.engine_rps(component, shape.isl, shape.osl, shape.kv_hit_rate)?;
+        record.engine_rps = Some(rps);
+        Some(replicas_for(rate, rps, self.config.min_endpoint))
+    }
+
+    /// Whether the last window's observed mean TTFT or ITL — one the pool is held to —
+    /// missed its target: the estimates alone do not add replicas beyond the capacity rule.
+    fn observed_miss(&self, component: Component) -> bool {
+        let (ttft, itl) = self.observed_latency;
+        let (held_to_ttft, held_to_itl) = match (self.aggregated, component) {
+            (true, _) => (true, true),
+            (false, Component::Prefill) => (true, false),
+            (false, Component::Decode) => (false, true),
+        };
+        (held_to_ttft && ttft.is_some_and(|v| v > self.config.ttft))
+            || (held_to_itl && itl.is_some_and(|v| v > self.config.itl))
+    }
+
+    /// Load tick for one pool under the servesim rules; returns its target.
+    ///
+    /// The pool is sized for the forecast rate at every tick (up at once), one replica more
+    /// when every engine misses a target the estimates hold it to (the model may be
+    /// optimistic), and shrinks by one replica only when the smaller pool holds the SLA at
+    /// the current load (the estimates at `n/(n−1)` of it) and the forecast needs fewer —
+    /// and has for the whole stabilisation window.
+    fn servesim_load_tick(
+        &mut self,
+        component: Component,
+        pool: &PoolState,
+        now_s: f64,
+        record: &mut PoolRecord,
+    ) -> Option<u32> {
+        let current = pool.ready + pool.starting;
+        let need = self.capacity_need(component, now_s, record);
+        if let Some(need) = need {
+            self.lower_bound.insert(component, need);
+        }
+        let step = if pool.engines.is_empty() || pool.engines.len() as u32 != pool.ready {
+            None
+        } else {
+            self.sla_step(component, pool, record)
+        };
+        let Some(need) = need.or(step.map(|_| current)) else {
+            record.load_reason = Some(if pool.engines.is_empty() {
+                LoadReason::NoFpmData
+            } else {
+                LoadReason::InsufficientData
+            });
+            return None;
+        };
+        let mut wanted = need;
+        if step == Some(Step::Up) && pool.starting == 0 && self.observed_miss(component) {
+            wanted = wanted.max(pool.ready + 1);
+        }
+        if wanted < current {
+            wanted = if step == Some(Step::Down) && pool.starting == 0 {
+                wanted.max(current - 1)
+            } else {
+                current
+            };
+        }
+        let wanted = wanted.max(self.config.min_endpoint);
+        let target = self
+            .stabilizers
+            .get_mut(&component)
+            .map_or(wanted, |s| s.settle(now_s, wanted, current));
+        record.load_reason = Some(match target.cmp(&current) {
+            std::cmp::Ordering::Greater => LoadReason::ScaleUp,
+            std::cmp::Ordering::Less => LoadReason::ScaleDown,
+            std::cmp::Ordering::Equal if wanted < current => LoadReason::ScaleDownStabilizing,
+            std::cmp::Ordering::Equal => LoadReason::NoChange,
+        });
+        Some(target)
+    }
+
     /// Load tick for one pool; returns its target.
     fn load_tick(
         &self,
@@ -586,6 +728,9 @@ impl ScalingPolicy for SlaPlanner {
         if let Some(traffic) = &input.traffic {
             self.accept.observe(traffic.accept_length);
             self.window.add(traffic);
+            self.recent.push(now, *traffic);
+            let seen = |v: f64| (v > 0.0).then_some(v);
+            self.observed_latency = (seen(traffic.avg_ttft_ms), seen(traffic.avg_itl_ms));
             if traffic.num_req > 0.0 {
                 self.observed_isl = traffic.avg_isl;
             }
@@ -606,7 +751,13 @@ impl ScalingPolicy for SlaPlanner {
                 let Some(record) = records.get_mut(&component) else {
                     continue;
                 };
-                if let Some(target) = self.load_tick(component, input.pool(component), record) {
+                let pool = input.pool(component);
+                let target = if self.servesim_rules() {
+                    self.servesim_load_tick(component, pool, now, record)
+                } else {
+                    self.load_tick(component, pool, record)
+                };
+                if let Some(target) = target {
                     targets.insert(component, target);
                 }
             }

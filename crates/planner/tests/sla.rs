@@ -17,6 +17,7 @@ const CAPS: EngineCaps = EngineCaps {
     max_num_seqs: 256.0,
     max_kv_tokens: 1_000_000.0,
     speculative_nextn: 0,
+    startup_time_s: 0.0,
 };
 
 /// Aggregated pass time: 5 ms + 10 µs per prefill token + 10 ns per decode KV token.
@@ -89,9 +90,74 @@ fn input(now_s: f64, engines: Vec<EngineSample>, starting: u32, rps: f64) -> Tic
     }
 }
 
+/// The reference's rules (the servesim rules, the default, are tested at the end).
 const SLA: &str = r#"{"mode": "agg", "optimization_target": "sla", "ttft": 1500, "itl": 50,
+    "enable_load_scaling": true, "enable_throughput_scaling": true, "scaling_rules": "reference",
+    "throughput_adjustment_interval": 60, "load_adjustment_interval": 5, "max_gpu_budget": 16}"#;
+
+/// The servesim rules with a start-up time of 30 s.
+const SERVESIM: &str = r#"{"mode": "agg", "optimization_target": "sla", "ttft": 1500, "itl": 50,
     "enable_load_scaling": true, "enable_throughput_scaling": true,
     "throughput_adjustment_interval": 60, "load_adjustment_interval": 5, "max_gpu_budget": 16}"#;
+
+fn servesim_planner(startup_time_s: f64) -> SlaPlanner {
+    let caps = EngineCaps {
+        startup_time_s,
+        ..CAPS
+    };
+    let deployment = Deployment {
+        pools: BTreeMap::from([(Component::Decode, (caps, 1))]),
+    };
+    let mut planner = SlaPlanner::new(config(SERVESIM), deployment);
+    planner.bootstrap(Component::Decode, &agg_samples());
+    planner
+}
+
+/// Runs a planner over per-tick arrival rates, its engines lightly loaded, replicas
+/// starting `startup` seconds after they are asked for; returns each tick's target.
+fn drive(p: &mut SlaPlanner, rates: &[f64], startup: f64) -> Vec<(f64, u32)> {
+    let mut ready = 1u32;
+    let mut pending: Vec<(f64, u32)> = Vec::new();
+    let mut out = Vec::new();
+    for &rate in rates {
+        let now = p.next_tick_s();
+        // Replicas asked for `startup` ago are ready now.
+        let arrived: u32 = pending.iter().filter(|(t, _)| *t <= now).map(|p| p.1).sum();
+        ready += arrived;
+        pending.retain(|(t, _)| *t > now);
+        let starting: u32 = pending.iter().map(|p| p.1).sum();
+        let decision = p.on_tick(&input(
+            now,
+            vec![engine(0.0, 20_000.0); ready as usize],
+            starting,
+            rate,
+        ));
+        let target = decision
+            .targets
+            .get(&Component::Decode)
+            .copied()
+            .unwrap_or(ready + starting);
+        match target.cmp(&(ready + starting)) {
+            std::cmp::Ordering::Greater => pending.push((now + startup, target - ready - starting)),
+            std::cmp::Ordering::Less => {
+                // Cancel starting replicas first, then drain ready ones.
+                let mut excess = ready + starting - target;
+                while excess > 0 && !pending.is_empty() {
+                    let last = pending.len() - 1;
+                    pending[last].1 -= 1;
+                    if pending[last].1 == 0 {
+                        pending.pop();
+                    }
+                    excess -= 1;
+                }
+                ready -= excess;
+            }
+            std::cmp::Ordering::Equal => {}
+        }
+        out.push((now, target));
+    }
+    out
+}
 
 #[test]
 fn ticks_alternate_and_merge_with_throughput_first() {
@@ -380,6 +446,7 @@ fn disaggregated_sizing_and_partner_readiness() {
 fn speculative_accept_length_discounts_decode_itl() {
     let mtp_caps = EngineCaps {
         speculative_nextn: 2,
+        startup_time_s: 0.0,
         ..CAPS
     };
     let decode_rps = |p: &mut SlaPlanner, t: f64, accept: Option<f64>| {
@@ -414,4 +481,94 @@ fn speculative_accept_length_discounts_decode_itl() {
     keyed.bootstrap(Component::Decode, &decode_samples());
     let rps = decode_rps(&mut keyed, 60.0, Some(2.0));
     assert!((rps - expected).abs() < 1e-6);
+}
+
+#[test]
+fn servesim_rules_size_the_pool_for_the_forecast_rate() {
+    let mut p = servesim_planner(0.0);
+    // A steady 2 req/s, then a ramp to 60 req/s: the pool grows with the forecast, before
+    // any engine misses a target (the engines stay lightly loaded here).
+    let mut rates = vec![2.0; 6];
+    rates.extend((1..=12).map(|i| 2.0 + 58.0 * f64::from(i) / 12.0));
+    let ticks = drive(&mut p, &rates, 0.0);
+    let (calm, ramp) = ticks.split_at(6);
+    assert!(calm.iter().all(|&(_, n)| n == 1), "{calm:?}");
+    let peak = ramp.last().unwrap().1;
+    assert!(peak > 2, "{ramp:?}");
+    assert!(
+        ramp.windows(2).all(|w| w[1].1 >= w[0].1),
+        "the pool only grows on a ramp: {ramp:?}"
+    );
+    // The need is recorded as the lower bound, with the engine rate behind it.
+    let out = p.on_tick(&input(
+        p.next_tick_s(),
+        vec![engine(0.0, 20_000.0); peak as usize],
+        0,
+        60.0,
+    ));
+    assert_eq!(out.record.decode.lower_bound, peak);
+    let rps = out.record.decode.engine_rps.unwrap();
+    assert_eq!(peak, (60.0 / rps).ceil() as u32);
+    assert_eq!(out.record.decode.throughput_reason, None);
+}
+
+#[test]
+fn servesim_rules_do_not_flap_on_a_noisy_constant_load() {
+    let mut p = servesim_planner(30.0);
+    let rps = {
+        let out = p.on_tick(&input(5.0, vec![engine(0.0, 20_000.0)], 0, 10.0));
+        out.record.decode.engine_rps.unwrap()
+    };
+    // Arrivals around 2.5 engines' worth, ±30 % per tick (a fixed pseudo-random sequence).
+    let mut x = 12345u64;
+    let rates: Vec<f64> = (0..200)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+            2.5 * rps * (0.7 + 0.6 * u)
+        })
+        .collect();
+    let ticks = drive(&mut p, &rates, 30.0);
+    // A scale-down comes a full 30-s stabilisation window after the last scale-up, so no
+    // up-down-up fits in one window.
+    let mut last_up = f64::NEG_INFINITY;
+    for w in ticks.windows(2) {
+        let ((_, before), (t, after)) = (w[0], w[1]);
+        if after > before {
+            last_up = t;
+        }
+        if after < before {
+            assert!(
+                t - last_up >= 30.0,
+                "down at {t} s, {} s after an up: {ticks:?}",
+                t - last_up
+            );
+        }
+    }
+    let events = ticks.windows(2).filter(|w| w[0].1 != w[1].1).count();
+    assert!(events <= 20, "{events} changes over 1,000 s: {ticks:?}");
+}
+
+#[test]
+fn servesim_rules_add_a_replica_beyond_the_forecast_only_on_an_observed_miss() {
+    let mut p = servesim_planner(0.0);
+    // Every engine's TTFT estimate misses (a long queue), the forecast needs one replica.
+    let queued = |now: f64, observed_ttft: f64| {
+        let mut tick = input(now, vec![engine(200_000.0, 10_000.0)], 0, 1.0);
+        if let Some(t) = tick.traffic.as_mut() {
+            t.avg_ttft_ms = observed_ttft;
+        }
+        tick
+    };
+    let calm = p.on_tick(&queued(5.0, 800.0));
+    assert_eq!(
+        calm.targets[&Component::Decode],
+        1,
+        "observed TTFT within target"
+    );
+    let missed = p.on_tick(&queued(10.0, 2500.0));
+    assert_eq!(missed.targets[&Component::Decode], 2);
+    assert_eq!(missed.record.decode.load_reason, Some(LoadReason::ScaleUp));
 }

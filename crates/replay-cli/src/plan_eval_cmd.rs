@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::Args;
 use rayon::prelude::*;
 use serde_json::{Value, json};
-use servesim_planner::config::{PlannerConfig, PolicyKind};
+use servesim_planner::config::{PlannerConfig, PolicyKind, ScalingRules};
 use servesim_planner::preset::{apply_preset, is_preset};
 use servesim_replay::plan_eval::{OracleSpec, Score, hindsight_oracle};
 use servesim_replay::{NoObserver, PlanningSummary, ReplayConfig, Topology};
@@ -24,8 +24,9 @@ use crate::run_cmd::{PreparedRun, RunArgs, write_output};
 pub(crate) struct PlanEvalArgs {
     /// Policies to score, comma-separated: `planner` (the --planner-config as given),
     /// presets MODE_T_L (throughput_180_5, load_180_10, hybrid_180_5, …: MODE throughput,
-    /// load or hybrid, T and L the throughput and load intervals in seconds), `hpa`, `kpa`,
-    /// `static` (the initial fleet throughout), `static:N`, `oracle`.
+    /// load or hybrid, T and L the throughput and load intervals in seconds), either under
+    /// the reference's load rules with a `reference:` prefix (reference:hybrid_180_5),
+    /// `hpa`, `kpa`, `static` (the initial fleet throughout), `static:N`, `oracle`.
     #[arg(
         long,
         value_delimiter = ',',
@@ -55,6 +56,8 @@ pub(crate) struct PlanEvalArgs {
 /// A policy to score, parsed from `--policies`.
 #[derive(Clone, Debug, PartialEq)]
 enum Candidate {
+    /// A planner candidate under the reference's load rules (`reference:NAME`).
+    Reference(Box<Candidate>),
     /// The planner configuration as given.
     Given,
     /// A named preset applied to it.
@@ -70,6 +73,16 @@ enum Candidate {
 impl Candidate {
     fn parse(name: &str) -> Result<Candidate, CliError> {
         let bad = |why: String| CliError::Usage(format!("--policies: `{name}`: {why}"));
+        if let Some(inner) = name.strip_prefix("reference:") {
+            return match Candidate::parse(inner)? {
+                planner @ (Candidate::Given | Candidate::Preset(_)) => {
+                    Ok(Candidate::Reference(Box::new(planner)))
+                }
+                _ => Err(bad(
+                    "reference: applies to the planner and its presets only".to_owned(),
+                )),
+            };
+        }
         Ok(match name {
             "planner" => Candidate::Given,
             "hpa" => Candidate::Baseline(PolicyKind::Hpa),
@@ -97,6 +110,8 @@ impl Candidate {
 /// One scored run: its score, its replica timeline, and the oracle's schedule if it is one.
 struct Scored {
     score: Score,
+    /// The attainment at the budget's most replicas (the oracle's runs only).
+    ceiling: Option<f64>,
     timeline: Vec<(f64, f64)>,
     oracle: Option<Value>,
 }
@@ -151,14 +166,13 @@ pub(crate) fn run(args: &PlanEvalArgs) -> Result<(), CliError> {
     let mut scored: Vec<(u64, Scored)> = results.into_iter().collect::<Result<_, _>>()?;
     let order = |name: &str| args.policies.iter().position(|p| p == name);
     scored.sort_by_key(|(seed, s)| (order(&s.score.policy), *seed));
-    let oracle_scores: BTreeMap<u64, Score> = scored
+    let oracle_scores: BTreeMap<u64, (Score, f64)> = scored
         .iter()
-        .filter(|(_, s)| s.oracle.is_some())
-        .map(|(seed, s)| (*seed, s.score.clone()))
+        .filter_map(|(seed, s)| Some((*seed, (s.score.clone(), s.ceiling?))))
         .collect();
     for (seed, s) in &mut scored {
-        if let Some(oracle) = oracle_scores.get(seed) {
-            s.score = s.score.clone().against(oracle);
+        if let Some((oracle, ceiling)) = oracle_scores.get(seed) {
+            s.score = s.score.clone().against(oracle, *ceiling);
         }
     }
     let sla = runs
@@ -219,8 +233,13 @@ fn score(
             .map(|v| v.config)
             .map_err(|e| CliError::Usage(format!("--policies: `{name}`: {e}")))
     };
+    let (candidate, rules) = match candidate {
+        Candidate::Reference(inner) => (inner.as_ref(), ScalingRules::Reference),
+        other => (other, planning.planner.scaling_rules),
+    };
+    planning.planner.scaling_rules = rules;
     match candidate {
-        Candidate::Given => {}
+        Candidate::Given | Candidate::Reference(_) => {}
         Candidate::Preset(preset) => {
             let planner = apply_preset(&planning.planner, preset)
                 .map_err(|e| CliError::Usage(format!("--policies: {e}")))?;
@@ -254,6 +273,7 @@ fn score(
         score: Score::of(name, seed, &outcome)
             .ok_or_else(|| CliError::Usage("plan-eval needs --planner-config".to_owned()))?,
         timeline: planning.map(timeline).unwrap_or_default(),
+        ceiling: None,
         oracle: None,
     })
 }
@@ -288,6 +308,7 @@ fn oracle(
         .ok_or_else(|| CliError::Usage("plan-eval needs --planner-config".to_owned()))?;
     Ok(Scored {
         score,
+        ceiling: Some(found.ceiling),
         timeline: found
             .outcome
             .planning
@@ -299,7 +320,8 @@ fn oracle(
             "window_s": found.schedule.window_s,
             "replicas": found.schedule.replicas,
             "window_attainment": found.window_attainment,
-            "unmet_windows": found.unmet_windows,
+            "capped_windows": found.capped_windows,
+            "ceiling": found.ceiling,
             "replays": found.replays,
         })),
     })
@@ -326,11 +348,12 @@ fn timeline(planning: &PlanningSummary) -> Vec<(f64, f64)> {
 }
 
 /// The scorecard's columns, in order.
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 13] = [
     "policy",
     "seed",
     "requests",
     "sla_attainment",
+    "sla_vs_ceiling",
     "ttft_attainment",
     "itl_attainment",
     "gpu_hours",
@@ -440,6 +463,7 @@ fn summary(scored: &[(u64, Scored)]) -> Vec<Value> {
                 "policy": policy,
                 "runs": scores.len(),
                 "sla_attainment": mean(&|s| Some(s.sla_attainment)),
+                "sla_vs_ceiling": mean(&|s| s.sla_vs_ceiling),
                 "min_sla_attainment": scores.iter().map(|s| s.sla_attainment).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.min(v)))),
                 "gpu_hours": mean(&|s| Some(s.gpu_hours)),
                 "avg_gpus": mean(&|s| Some(s.avg_gpus)),
@@ -454,36 +478,51 @@ fn summary(scored: &[(u64, Scored)]) -> Vec<Value> {
 
 /// The stdout table: one line per policy, means over the seeds.
 fn render(scored: &[(u64, Scored)]) -> String {
-    let mut out = format!(
-        "{:<18} {:>5} {:>8} {:>9} {:>8} {:>10} {:>7} {:>9} {:>9}\n",
+    let line = |cells: [&str; 10]| {
+        format!(
+            "{:<18} {:>4} {:>6} {:>8} {:>8} {:>7} {:>10} {:>6} {:>8} {:>8}\n",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            cells[6],
+            cells[7],
+            cells[8],
+            cells[9]
+        )
+    };
+    let mut out = line([
         "policy",
         "runs",
         "SLA %",
+        "SLA/ceil",
         "GPU-h",
         "avg GPU",
         "good/GPU-h",
         "events",
         "GPU-h/or",
-        "good/or"
-    );
+        "good/or",
+    ]);
     for row in summary(scored) {
         let num = |key: &str, scale: f64, digits: usize| {
             row[key]
                 .as_f64()
                 .map_or_else(|| "–".to_owned(), |v| format!("{:.*}", digits, v * scale))
         };
-        out += &format!(
-            "{:<18} {:>5} {:>8} {:>9} {:>8} {:>10} {:>7} {:>9} {:>9}\n",
+        out += &line([
             row["policy"].as_str().unwrap_or_default(),
-            row["runs"],
-            num("sla_attainment", 100.0, 1),
-            num("gpu_hours", 1.0, 4),
-            num("avg_gpus", 1.0, 2),
-            num("goodput_per_gpu_hour", 1.0, 0),
-            num("scale_events", 1.0, 1),
-            num("gpu_hours_vs_oracle", 1.0, 3),
-            num("goodput_vs_oracle", 1.0, 3),
-        );
+            &row["runs"].to_string(),
+            &num("sla_attainment", 100.0, 1),
+            &num("sla_vs_ceiling", 1.0, 3),
+            &num("gpu_hours", 1.0, 4),
+            &num("avg_gpus", 1.0, 2),
+            &num("goodput_per_gpu_hour", 1.0, 0),
+            &num("scale_events", 1.0, 1),
+            &num("gpu_hours_vs_oracle", 1.0, 3),
+            &num("goodput_vs_oracle", 1.0, 3),
+        ]);
     }
     out
 }

@@ -53,7 +53,7 @@ fn plan_eval_scores_policies_against_the_oracle_per_seed() {
         "--planner-config",
         PLANNER,
         "--policies",
-        "planner,load_180_10,hpa,static:1,oracle",
+        "planner,reference:load_180_10,hpa,static:1,oracle",
         "--seeds",
         "1,2",
         "--out-dir",
@@ -62,7 +62,13 @@ fn plan_eval_scores_policies_against_the_oracle_per_seed() {
     let out = servesim(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    for policy in ["planner", "load_180_10", "hpa", "static:1", "oracle"] {
+    for policy in [
+        "planner",
+        "reference:load_180_10",
+        "hpa",
+        "static:1",
+        "oracle",
+    ] {
         assert!(text.contains(policy), "{policy} missing: {text}");
     }
     assert!(text.contains("10 runs in"), "{text}");
@@ -71,14 +77,14 @@ fn plan_eval_scores_policies_against_the_oracle_per_seed() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "policy,seed,requests,sla_attainment,ttft_attainment,itl_attainment,gpu_hours,avg_gpus,goodput_per_gpu_hour,scale_events,gpu_hours_vs_oracle,goodput_vs_oracle"
+        "policy,seed,requests,sla_attainment,sla_vs_ceiling,ttft_attainment,itl_attainment,gpu_hours,avg_gpus,goodput_per_gpu_hour,scale_events,gpu_hours_vs_oracle,goodput_vs_oracle"
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 10);
     // In the order asked for, seeds ascending; every ratio is to the same seed's oracle.
     assert_eq!((rows[0][0], rows[0][1]), ("planner", "1"));
     assert_eq!((rows[9][0], rows[9][1]), ("oracle", "2"));
-    assert_eq!(rows[9][10], "1.0");
+    assert_eq!(rows[9][11], "1.0");
     // Each seed replays its own trace.
     assert_ne!(
         rows[0][2], rows[1][2],
@@ -119,7 +125,18 @@ fn plan_eval_explains_what_it_cannot_score() {
     traces(&dir, &[1]);
     let trace = dir.join("sin_1.jsonl");
     let trace = trace.to_str().unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "plan-eval",
+                trace,
+                "--planner-config",
+                PLANNER,
+                "--policies",
+                "reference:hpa",
+            ],
+            "reference: applies to the planner",
+        ),
         (
             &["plan-eval", trace, "--seeds", "1"],
             "needs --planner-config",

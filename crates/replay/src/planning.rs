@@ -110,6 +110,7 @@ pub(crate) fn caps(engine: &EngineConfig) -> EngineCaps {
         max_num_seqs: f64::from(engine.max_running()),
         max_kv_tokens: engine.num_gpu_blocks as f64 * f64::from(engine.block_size),
         speculative_nextn: engine.speculative.as_ref().map_or(0, |s| s.nextn),
+        startup_time_s: engine.startup_time.as_secs_f64(),
     }
 }
 

@@ -95,7 +95,8 @@ fn the_oracle_finds_the_known_cheapest_schedule_of_a_stepped_load() {
     let (w, config, spec, ttft_target) = stepped_case();
     let found = hindsight_oracle(&w, &config, &spec).unwrap();
     assert_eq!(found.schedule.replicas, vec![1, 3, 2]);
-    assert!(found.unmet_windows.is_empty());
+    assert!(found.capped_windows.is_empty());
+    assert_eq!(found.ceiling, 1.0);
     assert!(found.window_attainment.iter().all(|&a| a == 1.0));
     let planning = found.outcome.planning.as_ref().unwrap();
     assert_eq!(planning.policy, "oracle");
@@ -129,8 +130,9 @@ fn the_oracle_finds_the_known_cheapest_schedule_of_a_stepped_load() {
     let oracle = Score::of("oracle", 42, &found.outcome).unwrap();
     let fixed = Score::of("static:3", 42, &static3)
         .unwrap()
-        .against(&oracle);
+        .against(&oracle, found.ceiling);
     assert_eq!(fixed.sla_attainment, 1.0);
+    assert_eq!(fixed.sla_vs_ceiling, Some(1.0));
     let ratio = fixed.gpu_hours_vs_oracle.unwrap();
     assert!((1.4..1.55).contains(&ratio), "static 3 / oracle = {ratio}");
     assert!(fixed.goodput_vs_oracle.unwrap() < 1.0);

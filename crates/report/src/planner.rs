@@ -9,10 +9,11 @@ use crate::chart::{Chart, Series, Style};
 use crate::page::Section;
 
 /// Colours of load-scaling reasons (as in the reference's report).
-const LOAD_COLORS: [(&str, &str); 9] = [
+const LOAD_COLORS: [(&str, &str); 10] = [
     ("scale_up", "green"),
     ("scale_down", "blue"),
     ("scale_down_capped_by_throughput", "purple"),
+    ("scale_down_stabilizing", "teal"),
     ("no_change", "gray"),
     ("disabled", "lightgray"),
     ("no_fpm_data", "gold"),
@@ -22,9 +23,10 @@ const LOAD_COLORS: [(&str, &str); 9] = [
 ];
 
 /// Colours of throughput-scaling reasons.
-const THROUGHPUT_COLORS: [(&str, &str); 6] = [
+const THROUGHPUT_COLORS: [(&str, &str); 7] = [
     ("scale", "green"),
     ("set_lower_bound", "blue"),
+    ("forecast", "teal"),
     ("disabled", "lightgray"),
     ("no_traffic_data", "gold"),
     ("model_not_ready", "orange"),

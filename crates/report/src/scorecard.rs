@@ -30,7 +30,8 @@ const PALETTE: [&str; 10] = [
 /// let score = Score {
 ///     policy: "oracle".into(), seed: 1, requests: 100, ttft_attainment: 1.0,
 ///     itl_attainment: 1.0, sla_attainment: 1.0, gpu_hours: 0.2, avg_gpus: 1.2,
-///     goodput_per_gpu_hour: 500.0, scale_events: 3, gpu_hours_vs_oracle: Some(1.0),
+///     goodput_per_gpu_hour: 500.0, scale_events: 3, sla_vs_ceiling: Some(1.0),
+///     gpu_hours_vs_oracle: Some(1.0),
 ///     goodput_vs_oracle: Some(1.0),
 /// };
 /// let timeline = ReplicaTimeline { policy: "oracle".into(), points: vec![(0.0, 1.0), (30.0, 2.0)] };

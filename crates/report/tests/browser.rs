@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use servesim_engine::EngineArgs;
 use servesim_planner::config::PlannerConfig;
+use servesim_replay::plan_eval::Score;
 use servesim_replay::sweep::{SweepRow, SweepTable};
 use servesim_replay::{
     AdmissionMode, NoObserver, PlanningConfig, ReplayConfig, ReplayOutcome, RouterMode, replay,
 };
-use servesim_report::{Page, RunInfo, run_page, sweep_page};
+use servesim_report::{Page, ReplicaTimeline, RunInfo, run_page, scorecard_page, sweep_page};
 use servesim_trace::{ReadOptions, read_trace};
 
 /// Captures every error the page raises, before any of its scripts run.
@@ -222,5 +223,49 @@ fn sweep_page_draws_every_metric_with_linked_parameter_axes() {
     let page = sweep_page(&SweepTable::new(rows), "cold-start sweep");
     if let Some(result) = probe(&page, "sweep") {
         assert_drawn_and_linked(&result, &page, "param:startup_time");
+    }
+}
+
+#[test]
+fn scorecard_page_draws_every_chart() {
+    let score = |policy: &str, seed: u64, gpu_hours: f64, sla: f64| Score {
+        policy: policy.into(),
+        seed,
+        requests: 1000,
+        ttft_attainment: sla,
+        itl_attainment: 1.0,
+        sla_attainment: sla,
+        gpu_hours,
+        avg_gpus: gpu_hours * 6.0,
+        goodput_per_gpu_hour: 1000.0 * sla / gpu_hours,
+        scale_events: 4,
+        sla_vs_ceiling: Some(sla),
+        gpu_hours_vs_oracle: Some(gpu_hours / 0.25),
+        goodput_vs_oracle: Some(sla * 0.25 / gpu_hours),
+    };
+    let scores: Vec<Score> = (1..=3)
+        .flat_map(|seed| {
+            [
+                score("planner", seed, 0.27, 0.995),
+                score("hpa", seed, 0.31, 0.9),
+                score("oracle", seed, 0.25, 0.99),
+            ]
+        })
+        .collect();
+    let timelines = vec![
+        ReplicaTimeline {
+            policy: "planner".into(),
+            points: vec![(0.0, 2.0), (35.0, 2.0), (35.0, 3.0), (600.0, 3.0)],
+        },
+        ReplicaTimeline {
+            policy: "oracle".into(),
+            points: vec![(0.0, 1.0), (30.0, 1.0), (30.0, 2.0), (600.0, 2.0)],
+        },
+    ];
+    let page = scorecard_page(&scores, &timelines, "scorecard");
+    if let Some(result) = probe(&page, "scorecard") {
+        assert_eq!(result["errors"], serde_json::json!([]), "{result}");
+        assert_eq!(result["charts"], 3);
+        assert_eq!(result["drawn"], 3);
     }
 }

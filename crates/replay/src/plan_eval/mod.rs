@@ -35,6 +35,9 @@ pub struct Score {
     pub goodput_per_gpu_hour: f64,
     /// Replica changes.
     pub scale_events: u64,
+    /// SLA attainment over the ceiling — the attainment at the budget's most replicas,
+    /// the best any schedule can do — on the same trace and seed (`None` without an oracle).
+    pub sla_vs_ceiling: Option<f64>,
     /// GPU-hours over the oracle's on the same trace and seed (`None` without an oracle).
     pub gpu_hours_vs_oracle: Option<f64>,
     /// Goodput per GPU-hour over the oracle's.
@@ -61,15 +64,17 @@ impl Score {
             },
             goodput_per_gpu_hour: planning.sla.goodput_per_gpu_hour,
             scale_events: planning.scaling_events.len() as u64,
+            sla_vs_ceiling: None,
             gpu_hours_vs_oracle: None,
             goodput_vs_oracle: None,
         })
     }
 
-    /// The same score with its ratios to `oracle`'s filled in.
-    pub fn against(self, oracle: &Score) -> Score {
+    /// The same score with its ratios to `oracle`'s and to the `ceiling` filled in.
+    pub fn against(self, oracle: &Score, ceiling: f64) -> Score {
         let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
         Score {
+            sla_vs_ceiling: ratio(self.sla_attainment, ceiling),
             gpu_hours_vs_oracle: ratio(self.gpu_hours, oracle.gpu_hours),
             goodput_vs_oracle: ratio(self.goodput_per_gpu_hour, oracle.goodput_per_gpu_hour),
             ..self

@@ -8,12 +8,16 @@
 //!
 //! 1. **Forward pass.** Every window at the budget's maximum, then window by window the
 //!    fewest replicas (binary search) such that the requests *arriving* in every window so
-//!    far still meet the attainment target, the windows after it held at the maximum. A
-//!    window that misses the target even at the maximum (a burst the start-up time cannot
-//!    meet) keeps the maximum and is reported.
+//!    far still meet the attainment target, the windows after it held at the maximum.
 //! 2. **Descent pass.** Window by window, one replica fewer is kept when the whole trace
 //!    still meets the target: the per-window rule of the forward pass is stricter than the
 //!    SLA a policy is scored on, and this spends the slack.
+//!
+//! The target is relative to what the budget can serve: a window (and the whole trace) must
+//! reach `target ×` the attainment it has at the most replicas — its *ceiling*, 1 unless
+//! some requests cannot meet the SLA on any replica (prompts too long to prefill within the
+//! TTFT target, a burst the start-up time cannot meet). Windows whose ceiling is below the
+//! target are reported as capped.
 //!
 //! The result is the best schedule this search finds, not a proof of optimality: the
 //! search assumes more replicas never hurt, and a policy that spreads its misses
@@ -39,7 +43,8 @@ use crate::sim::{NoObserver, replay};
 pub struct OracleSpec {
     /// Length of a window of the replica grid, seconds.
     pub window_s: f64,
-    /// Share of requests that must meet both the TTFT and ITL targets, in (0, 1].
+    /// Share of the requests the budget can serve within the SLA that must meet both the
+    /// TTFT and ITL targets, in (0, 1].
     pub target: f64,
     /// Fewest replicas in any window.
     pub min_replicas: u32,
@@ -57,8 +62,12 @@ pub struct OracleResult {
     /// Share of the requests arriving in each window that met both targets (1 when none
     /// arrived).
     pub window_attainment: Vec<f64>,
-    /// Windows that miss the target even at the most replicas.
-    pub unmet_windows: Vec<usize>,
+    /// Windows that miss the target even at the most replicas (their target is what the
+    /// most replicas reach).
+    pub capped_windows: Vec<usize>,
+    /// Share of all requests meeting both targets at the most replicas: the best any
+    /// schedule within the budget can do.
+    pub ceiling: f64,
     /// Replays the search ran.
     pub replays: u32,
 }
@@ -137,11 +146,9 @@ impl Search<'_> {
         })
     }
 
-    /// Whether every window up to `k` (the unmet ones aside) meets the target.
-    fn holds_through(&self, trial: &Trial, k: usize, unmet: &[usize]) -> bool {
-        (0..=k)
-            .filter(|j| !unmet.contains(j))
-            .all(|j| trial.share(j) >= self.spec.target)
+    /// Whether every window up to `k` meets its target.
+    fn holds_through(trial: &Trial, k: usize, targets: &[f64]) -> bool {
+        (0..=k).all(|j| trial.share(j) >= targets[j])
     }
 }
 
@@ -196,20 +203,19 @@ pub fn hindsight_oracle(
     let windows = (last_arrival / spec.window_s) as usize + 1;
     let mut replicas = vec![hi; windows];
     let mut best = search.trial(&replicas)?;
-    let unmet: Vec<usize> = (0..windows)
+    let targets: Vec<f64> = (0..windows).map(|k| best.share(k) * spec.target).collect();
+    let capped: Vec<usize> = (0..windows)
         .filter(|&k| best.share(k) < spec.target)
         .collect();
+    let (ceiling, overall_target) = (best.overall, best.overall * spec.target);
     // Invariant of both passes: `best` is the replay of `replicas` as it stands.
     for k in 0..windows {
-        if unmet.contains(&k) {
-            continue;
-        }
         let (mut low, mut high) = (lo, hi);
         while low < high {
             let mid = low + (high - low) / 2;
             replicas[k] = mid;
             let trial = search.trial(&replicas)?;
-            if search.holds_through(&trial, k, &unmet) {
+            if Search::holds_through(&trial, k, &targets) {
                 high = mid;
                 best = trial;
             } else {
@@ -219,12 +225,12 @@ pub fn hindsight_oracle(
         replicas[k] = high;
     }
     for k in 0..windows {
-        if replicas[k] <= lo || unmet.contains(&k) {
+        if replicas[k] <= lo {
             continue;
         }
         replicas[k] -= 1;
         let trial = search.trial(&replicas)?;
-        if trial.overall >= spec.target {
+        if trial.overall >= overall_target {
             best = trial;
         } else {
             replicas[k] += 1;
@@ -238,7 +244,8 @@ pub fn hindsight_oracle(
         },
         outcome: best.outcome,
         window_attainment,
-        unmet_windows: unmet,
+        capped_windows: capped,
+        ceiling,
         replays: search.replays,
     })
 }
