@@ -107,9 +107,10 @@ fn the_oracle_finds_the_known_cheapest_schedule_of_a_stepped_load() {
         "{} GPU-hours",
         planning.gpu_hours
     );
-    // Forward pass: one probe, one replay at the maximum, two per window of a 1–4 binary
-    // search; descent: one per window above the minimum.
-    assert_eq!(found.replays, 2 + 3 * 2 + 2);
+    // Forward pass: one probe and one replay at the maximum; window 0 bisects 1–4 (2 and
+    // 1 hold), window 1 gallops up from 1 (1 and 2 fail, then 3 holds), window 2 down from
+    // 3 (3 and 2 hold, 1 fails). Descent: one per window above the minimum.
+    assert_eq!(found.replays, 2 + (2 + 3 + 3) + 2);
 
     // Deterministic: the same search gives the same schedule and the same replay.
     let again = hindsight_oracle(&w, &config, &spec).unwrap();

@@ -7,7 +7,7 @@
 //! full replay:
 //!
 //! 1. **Forward pass.** Every window at the budget's maximum, then window by window the
-//!    fewest replicas (binary search) such that the requests *arriving* in every window so
+//!    fewest replicas (a galloping search from the previous window's count) such that the requests *arriving* in every window so
 //!    far still meet the attainment target, the windows after it held at the maximum.
 //! 2. **Descent pass.** Window by window, one replica fewer is kept when the whole trace
 //!    still meets the target: the per-window rule of the forward pass is stricter than the
@@ -146,6 +146,65 @@ impl Search<'_> {
         })
     }
 
+    /// The fewest replicas in window `k`, within `range`, such that every window up to
+    /// `k` meets its target; the maximum is known to. Gallops from `guess` (the previous
+    /// window's count: neighbours rarely differ much), then bisects. `best` becomes the
+    /// replay of the answer; `replicas[k]` is left at an arbitrary probe.
+    fn fewest(
+        &mut self,
+        replicas: &mut [u32],
+        k: usize,
+        targets: &[f64],
+        (lo, hi): (u32, u32),
+        guess: u32,
+        best: &mut Trial,
+    ) -> Result<u32, ReplayError> {
+        let (mut pass, mut fail) = (hi, lo - 1);
+        let mut holds = |n: u32, best: &mut Trial| -> Result<bool, ReplayError> {
+            replicas[k] = n;
+            let trial = self.trial(replicas)?;
+            let ok = Search::holds_through(&trial, k, targets);
+            if ok {
+                *best = trial;
+            }
+            Ok(ok)
+        };
+        if guess < pass {
+            let mut step = 1;
+            if holds(guess, best)? {
+                pass = guess;
+                while let Some(probe) = pass.checked_sub(step).filter(|&p| p > fail) {
+                    if !holds(probe, best)? {
+                        fail = probe;
+                        break;
+                    }
+                    pass = probe;
+                    step *= 2;
+                }
+            } else {
+                fail = guess;
+                while fail + step < pass {
+                    let probe = fail + step;
+                    if holds(probe, best)? {
+                        pass = probe;
+                        break;
+                    }
+                    fail = probe;
+                    step *= 2;
+                }
+            }
+        }
+        while fail + 1 < pass {
+            let mid = fail + (pass - fail) / 2;
+            if holds(mid, best)? {
+                pass = mid;
+            } else {
+                fail = mid;
+            }
+        }
+        Ok(pass)
+    }
+
     /// Whether every window up to `k` meets its target.
     fn holds_through(trial: &Trial, k: usize, targets: &[f64]) -> bool {
         (0..=k).all(|j| trial.share(j) >= targets[j])
@@ -210,19 +269,8 @@ pub fn hindsight_oracle(
     let (ceiling, overall_target) = (best.overall, best.overall * spec.target);
     // Invariant of both passes: `best` is the replay of `replicas` as it stands.
     for k in 0..windows {
-        let (mut low, mut high) = (lo, hi);
-        while low < high {
-            let mid = low + (high - low) / 2;
-            replicas[k] = mid;
-            let trial = search.trial(&replicas)?;
-            if Search::holds_through(&trial, k, &targets) {
-                high = mid;
-                best = trial;
-            } else {
-                low = mid + 1;
-            }
-        }
-        replicas[k] = high;
+        let guess = if k == 0 { hi } else { replicas[k - 1] };
+        replicas[k] = search.fewest(&mut replicas, k, &targets, (lo, hi), guess, &mut best)?;
     }
     for k in 0..windows {
         if replicas[k] <= lo {
