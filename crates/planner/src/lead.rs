@@ -4,8 +4,9 @@
 //! * [`RecentTraffic`] keeps the traffic windows of the last `window_s` seconds. Its rate
 //!   forecast is a least-squares line through the windows' arrival rates (each weighted by
 //!   its length), read at the end of the look-ahead — so a rising load is met before it
-//!   arrives and noise in any one window is averaged out. The line is never extrapolated
-//!   further than the span it was fitted on.
+//!   arrives and noise in any one window is averaged out. The line is read at most half
+//!   its fitted span ahead: further out, the error of its slope grows faster than the
+//!   forecast improves (a 30-s fit read 150 s ahead overshoots any peak of a periodic load).
 //! * [`Stabilizer`] lets a pool shrink only to the largest count wanted over the last
 //!   `window_s` seconds (both ends included): growth is immediate, and a scale-down can
 //!   never be followed by the scale-up it undoes within the window.
@@ -68,6 +69,8 @@ impl RecentTraffic {
     /// }
     /// // 10, 12, 14 req/s at 2.5, 7.5, 12.5 s: 2 req/s more every 5 s.
     /// assert!((recent.rate_ahead(15.0, 5.0).unwrap() - 17.0).abs() < 1e-9);
+    /// // At most half the 15-s span ahead: 7.5 s.
+    /// assert!((recent.rate_ahead(15.0, 60.0).unwrap() - 18.0).abs() < 1e-9);
     /// ```
     pub fn rate_ahead(&self, now_s: f64, ahead_s: f64) -> Option<f64> {
         let (mut w, mut wx, mut wy) = (0.0, 0.0, 0.0);
@@ -93,7 +96,7 @@ impl RecentTraffic {
             .front()
             .map_or(0.0, |(end, t)| now_s - (end - t.duration_s));
         let at = |x: f64| my + slope * (x - mx);
-        let ahead = ahead_s.clamp(0.0, span);
+        let ahead = ahead_s.clamp(0.0, span / 2.0);
         Some(at(now_s).max(at(now_s + ahead)).max(0.0))
     }
 
@@ -120,6 +123,8 @@ pub struct Stabilizer {
     window_s: f64,
     /// (time, wanted), oldest first.
     wanted: VecDeque<(f64, u32)>,
+    /// When the first wish was recorded: before a whole window of wishes, nothing shrinks.
+    since: Option<f64>,
 }
 
 impl Stabilizer {
@@ -128,17 +133,20 @@ impl Stabilizer {
         Stabilizer {
             window_s,
             wanted: VecDeque::new(),
+            since: None,
         }
     }
 
     /// Records that `wanted` replicas are wanted at `now_s` and returns the count to run:
     /// `wanted` when it is at least `current`, else the most wanted within the window
-    /// (never more than `current`).
+    /// (never more than `current`) — and `current` until a whole window of wishes has been
+    /// seen, since what the fleet was sized for before the first one is unknown.
     ///
     /// ```
     /// use servesim_planner::lead::Stabilizer;
     /// let mut s = Stabilizer::new(15.0);
     /// assert_eq!(s.settle(0.0, 3, 2), 3); // up at once
+    /// assert_eq!(s.settle(0.0, 1, 3), 3); // not a whole window of wishes yet
     /// assert_eq!(s.settle(5.0, 1, 3), 3); // 3 was wanted 5 s ago
     /// assert_eq!(s.settle(15.0, 1, 3), 3); // 3 was wanted 15 s ago
     /// assert_eq!(s.settle(20.0, 1, 3), 1); // fewer wanted for the whole 15 s
@@ -152,8 +160,12 @@ impl Stabilizer {
         {
             self.wanted.pop_front();
         }
+        let since = *self.since.get_or_insert(now_s);
         if wanted >= current {
             return wanted;
+        }
+        if now_s - since < self.window_s {
+            return current;
         }
         let most = self.wanted.iter().map(|&(_, n)| n).max().unwrap_or(wanted);
         most.min(current)
@@ -205,14 +217,16 @@ mod tests {
         for (t, n) in [(5.0, 10.0), (10.0, 20.0)] {
             recent.push(t, window(5.0, n));
         }
-        // 2 and 4 req/s at 2.5 and 7.5 s: +0.4 req/s per second, read at most 10 s ahead.
+        // 2 and 4 req/s at 2.5 and 7.5 s: +0.4 req/s per second, read at most half the
+        // 10-s span ahead.
         let far = recent.rate_ahead(10.0, 300.0).unwrap();
-        assert!((far - 9.0).abs() < 1e-9, "{far}");
+        assert!((far - 7.0).abs() < 1e-9, "{far}");
     }
 
     #[test]
     fn no_up_down_up_within_the_window() {
         let mut s = Stabilizer::new(20.0);
+        assert_eq!(s.settle(-20.0, 2, 2), 2);
         let mut current = 2;
         let mut history = Vec::new();
         // A noisy wish around the boundary between 2 and 3 replicas.

@@ -480,7 +480,7 @@ fn summary(scored: &[(u64, Scored)]) -> Vec<Value> {
 fn render(scored: &[(u64, Scored)]) -> String {
     let line = |cells: [&str; 10]| {
         format!(
-            "{:<18} {:>4} {:>6} {:>8} {:>8} {:>7} {:>10} {:>6} {:>8} {:>8}\n",
+            "{:<22} {:>4} {:>6} {:>8} {:>8} {:>7} {:>10} {:>6} {:>8} {:>8}\n",
             cells[0],
             cells[1],
             cells[2],
