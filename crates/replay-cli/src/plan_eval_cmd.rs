@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 use servesim_planner::config::{PlannerConfig, PolicyKind, ScalingRules};
 use servesim_planner::preset::{apply_preset, is_preset};
-use servesim_replay::plan_eval::{OracleSpec, Score, hindsight_oracle};
+use servesim_replay::plan_eval::{OracleSpec, PolicySummary, Score, hindsight_oracle, summarize};
 use servesim_replay::{NoObserver, PlanningSummary, ReplayConfig, Topology};
 use servesim_report::{ReplicaTimeline, scorecard_page};
 
@@ -179,9 +179,11 @@ pub(crate) fn run(args: &PlanEvalArgs) -> Result<(), CliError> {
         .first()
         .and_then(|(_, r)| r.config.planning.as_ref())
         .map_or((0.0, 0.0), |p| (p.planner.ttft, p.planner.itl));
-    write_outputs(args, &scored, sla)?;
+    let scores: Vec<Score> = scored.iter().map(|(_, s)| s.score.clone()).collect();
+    let summary = summarize(&scores);
+    write_outputs(args, &scored, &scores, &summary, sla)?;
     if !args.run.quiet {
-        print!("{}", render(&scored));
+        print!("{}", render(&summary));
         println!(
             "{} runs in {:.1} s ({jobs} jobs): {}",
             scored.len(),
@@ -190,6 +192,11 @@ pub(crate) fn run(args: &PlanEvalArgs) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// The error of a run without a planner configuration (checked first; kept for the types).
+fn needs_planner() -> CliError {
+    CliError::Usage("plan-eval needs --planner-config".to_owned())
 }
 
 /// The policy names in order, each once.
@@ -223,9 +230,7 @@ fn score(
 ) -> Result<Scored, CliError> {
     let mut config = prepared.config.clone();
     let Some(planning) = config.planning.as_mut() else {
-        return Err(CliError::Usage(
-            "plan-eval needs --planner-config".to_owned(),
-        ));
+        return Err(needs_planner());
     };
     let with = |planner: PlannerConfig| -> Result<PlannerConfig, CliError> {
         planner
@@ -270,8 +275,7 @@ fn score(
     let outcome = servesim_replay::replay(&prepared.workload, &config, &mut NoObserver)?;
     let planning = outcome.planning.as_ref();
     Ok(Scored {
-        score: Score::of(name, seed, &outcome)
-            .ok_or_else(|| CliError::Usage("plan-eval needs --planner-config".to_owned()))?,
+        score: Score::of(name, seed, &outcome).ok_or_else(needs_planner)?,
         timeline: planning.map(timeline).unwrap_or_default(),
         ceiling: None,
         oracle: None,
@@ -286,9 +290,7 @@ fn oracle(
     seed: u64,
 ) -> Result<Scored, CliError> {
     let Some(planning) = &config.planning else {
-        return Err(CliError::Usage(
-            "plan-eval needs --planner-config".to_owned(),
-        ));
+        return Err(needs_planner());
     };
     let gpus = f64::from(planning.decode_gpus.max(1));
     let budget = planning.planner.max_gpu_budget;
@@ -304,8 +306,7 @@ fn oracle(
         max_replicas: (budget / gpus).floor() as u32,
     };
     let found = hindsight_oracle(&prepared.workload, config, &spec)?;
-    let score = Score::of("oracle", seed, &found.outcome)
-        .ok_or_else(|| CliError::Usage("plan-eval needs --planner-config".to_owned()))?;
+    let score = Score::of("oracle", seed, &found.outcome).ok_or_else(needs_planner)?;
     Ok(Scored {
         score,
         ceiling: Some(found.ceiling),
@@ -368,11 +369,13 @@ const COLUMNS: [&str; 13] = [
 fn write_outputs(
     args: &PlanEvalArgs,
     scored: &[(u64, Scored)],
+    scores: &[Score],
+    summary: &[PolicySummary],
     sla: (f64, f64),
 ) -> Result<(), CliError> {
-    let rows: Vec<Value> = scored
+    let rows: Vec<Value> = scores
         .iter()
-        .map(|(_, s)| serde_json::to_value(&s.score).unwrap_or(Value::Null))
+        .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
         .collect();
     let mut csv = COLUMNS.join(",");
     csv.push('\n');
@@ -400,7 +403,7 @@ fn write_outputs(
         "oracle_window_s": args.oracle_window,
         "seeds": args.seeds,
         "rows": rows,
-        "summary": summary(scored),
+        "summary": summary,
         "oracle": oracles,
     });
     let first_seed = args.seeds.first().copied().unwrap_or_default();
@@ -412,7 +415,6 @@ fn write_outputs(
             points: s.timeline.clone(),
         })
         .collect();
-    let scores: Vec<Score> = scored.iter().map(|(_, s)| s.score.clone()).collect();
     let subtitle = format!(
         "{} · seeds {} · oracle window {} s, target {:.1} %",
         args.run
@@ -434,50 +436,13 @@ fn write_outputs(
     )?;
     write_output(
         &args.out_dir.join("scorecard.html"),
-        &scorecard_page(&scores, &timelines, &subtitle).to_html(),
+        &scorecard_page(scores, summary, &timelines, &subtitle).to_html(),
     )?;
     Ok(())
 }
 
-/// Means over seeds per policy, in the order given.
-fn summary(scored: &[(u64, Scored)]) -> Vec<Value> {
-    let mut order: Vec<&str> = Vec::new();
-    for (_, s) in scored {
-        if !order.contains(&s.score.policy.as_str()) {
-            order.push(&s.score.policy);
-        }
-    }
-    order
-        .iter()
-        .map(|policy| {
-            let scores: Vec<&Score> = scored
-                .iter()
-                .map(|(_, s)| &s.score)
-                .filter(|s| s.policy == *policy)
-                .collect();
-            let mean = |f: &dyn Fn(&Score) -> Option<f64>| {
-                let values: Vec<f64> = scores.iter().filter_map(|s| f(s)).collect();
-                (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-            };
-            json!({
-                "policy": policy,
-                "runs": scores.len(),
-                "sla_attainment": mean(&|s| Some(s.sla_attainment)),
-                "sla_vs_ceiling": mean(&|s| s.sla_vs_ceiling),
-                "min_sla_attainment": scores.iter().map(|s| s.sla_attainment).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.min(v)))),
-                "gpu_hours": mean(&|s| Some(s.gpu_hours)),
-                "avg_gpus": mean(&|s| Some(s.avg_gpus)),
-                "goodput_per_gpu_hour": mean(&|s| Some(s.goodput_per_gpu_hour)),
-                "scale_events": mean(&|s| Some(s.scale_events as f64)),
-                "gpu_hours_vs_oracle": mean(&|s| s.gpu_hours_vs_oracle),
-                "goodput_vs_oracle": mean(&|s| s.goodput_vs_oracle),
-            })
-        })
-        .collect()
-}
-
 /// The stdout table: one line per policy, means over the seeds.
-fn render(scored: &[(u64, Scored)]) -> String {
+fn render(summary: &[PolicySummary]) -> String {
     let line = |cells: [&str; 10]| {
         format!(
             "{:<22} {:>4} {:>6} {:>8} {:>8} {:>7} {:>10} {:>6} {:>8} {:>8}\n",
@@ -505,23 +470,21 @@ fn render(scored: &[(u64, Scored)]) -> String {
         "GPU-h/or",
         "good/or",
     ]);
-    for row in summary(scored) {
-        let num = |key: &str, scale: f64, digits: usize| {
-            row[key]
-                .as_f64()
-                .map_or_else(|| "–".to_owned(), |v| format!("{:.*}", digits, v * scale))
-        };
+    let num = |value: Option<f64>, scale: f64, digits: usize| {
+        value.map_or_else(|| "–".to_owned(), |v| format!("{:.*}", digits, v * scale))
+    };
+    for row in summary {
         out += &line([
-            row["policy"].as_str().unwrap_or_default(),
-            &row["runs"].to_string(),
-            &num("sla_attainment", 100.0, 1),
-            &num("sla_vs_ceiling", 1.0, 3),
-            &num("gpu_hours", 1.0, 4),
-            &num("avg_gpus", 1.0, 2),
-            &num("goodput_per_gpu_hour", 1.0, 0),
-            &num("scale_events", 1.0, 1),
-            &num("gpu_hours_vs_oracle", 1.0, 3),
-            &num("goodput_vs_oracle", 1.0, 3),
+            &row.policy,
+            &row.runs.to_string(),
+            &num(row.sla_attainment, 100.0, 1),
+            &num(row.sla_vs_ceiling, 1.0, 3),
+            &num(row.gpu_hours, 1.0, 4),
+            &num(row.avg_gpus, 1.0, 2),
+            &num(row.goodput_per_gpu_hour, 1.0, 0),
+            &num(row.scale_events, 1.0, 1),
+            &num(row.gpu_hours_vs_oracle, 1.0, 3),
+            &num(row.goodput_vs_oracle, 1.0, 3),
         ]);
     }
     out

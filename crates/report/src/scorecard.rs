@@ -1,7 +1,7 @@
 //! The planner scorecard page: every policy's SLA attainment against its GPU-hours, goodput
 //! per GPU-hour per seed, and the replicas each asked for over time.
 
-use servesim_replay::plan_eval::Score;
+use servesim_replay::plan_eval::{PolicySummary, Score};
 
 use crate::chart::{Chart, Series, Style, XAxis};
 use crate::page::{Page, Section};
@@ -21,11 +21,13 @@ const PALETTE: [&str; 10] = [
     "#bcbd22", "#17becf",
 ];
 
-/// The scorecard page of `scores` (one per policy and seed) with the replica timelines of
-/// one seed.
+/// The scorecard page of `scores` (one per policy and seed), their [`summarize`]d means and
+/// the replica timelines of one seed.
+///
+/// [`summarize`]: servesim_replay::plan_eval::summarize
 ///
 /// ```
-/// use servesim_replay::plan_eval::Score;
+/// use servesim_replay::plan_eval::{Score, summarize};
 /// use servesim_report::{ReplicaTimeline, scorecard_page};
 /// let score = Score {
 ///     policy: "oracle".into(), seed: 1, requests: 100, ttft_attainment: 1.0,
@@ -35,16 +37,17 @@ const PALETTE: [&str; 10] = [
 ///     goodput_vs_oracle: Some(1.0),
 /// };
 /// let timeline = ReplicaTimeline { policy: "oracle".into(), points: vec![(0.0, 1.0), (30.0, 2.0)] };
-/// let page = scorecard_page(&[score], &[timeline], "example");
+/// let scores = [score];
+/// let page = scorecard_page(&scores, &summarize(&scores), &[timeline], "example");
 /// assert_eq!(page.charts().count(), 3);
 /// ```
-pub fn scorecard_page(scores: &[Score], timelines: &[ReplicaTimeline], subtitle: &str) -> Page {
-    let mut policies: Vec<&str> = Vec::new();
-    for s in scores {
-        if !policies.contains(&s.policy.as_str()) {
-            policies.push(&s.policy);
-        }
-    }
+pub fn scorecard_page(
+    scores: &[Score],
+    summary: &[PolicySummary],
+    timelines: &[ReplicaTimeline],
+    subtitle: &str,
+) -> Page {
+    let policies: Vec<&str> = summary.iter().map(|row| row.policy.as_str()).collect();
     let colour = |i: usize| PALETTE[i % PALETTE.len()];
     fn of<'a>(scores: &'a [Score], policy: &'a str) -> impl Iterator<Item = &'a Score> {
         scores.iter().filter(move |s| s.policy == policy)
@@ -86,24 +89,18 @@ pub fn scorecard_page(scores: &[Score], timelines: &[ReplicaTimeline], subtitle:
             timeline.points.iter().map(|&(t, n)| (t, Some(n))),
         ));
     }
-    let summary = policies
+    let summary = summary
         .iter()
-        .map(|policy| {
-            let runs: Vec<&Score> = of(scores, policy).collect();
-            let n = runs.len().max(1) as f64;
-            let mean = |f: fn(&Score) -> f64| runs.iter().map(|s| f(s)).sum::<f64>() / n;
-            let vs: Vec<f64> = runs.iter().filter_map(|s| s.gpu_hours_vs_oracle).collect();
-            let ratio = if vs.is_empty() {
-                String::new()
-            } else {
-                format!(", {:.2}× oracle", vs.iter().sum::<f64>() / vs.len() as f64)
-            };
+        .map(|row| {
+            let ratio = row
+                .gpu_hours_vs_oracle
+                .map_or_else(String::new, |r| format!(", {r:.2}× oracle"));
             (
-                (*policy).to_owned(),
+                row.policy.clone(),
                 format!(
                     "SLA {:.1} %, {:.3} GPU-h{ratio}",
-                    100.0 * mean(|s| s.sla_attainment),
-                    mean(|s| s.gpu_hours)
+                    100.0 * row.sla_attainment.unwrap_or(0.0),
+                    row.gpu_hours.unwrap_or(0.0)
                 ),
             )
         })

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use servesim_engine::EngineArgs;
 use servesim_planner::config::PlannerConfig;
-use servesim_replay::plan_eval::Score;
+use servesim_replay::plan_eval::{Score, summarize};
 use servesim_replay::sweep::{SweepRow, SweepTable};
 use servesim_replay::{
     AdmissionMode, NoObserver, PlanningConfig, ReplayConfig, ReplayOutcome, RouterMode, replay,
@@ -262,7 +262,7 @@ fn scorecard_page_draws_every_chart() {
             points: vec![(0.0, 1.0), (30.0, 1.0), (30.0, 2.0), (600.0, 2.0)],
         },
     ];
-    let page = scorecard_page(&scores, &timelines, "scorecard");
+    let page = scorecard_page(&scores, &summarize(&scores), &timelines, "scorecard");
     if let Some(result) = probe(&page, "scorecard") {
         assert_eq!(result["errors"], serde_json::json!([]), "{result}");
         assert_eq!(result["charts"], 3);

@@ -81,3 +81,79 @@ impl Score {
         }
     }
 }
+
+/// One policy's scores averaged over its seeds: a line of the scorecard's summary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PolicySummary {
+    /// The policy's label.
+    pub policy: String,
+    /// Runs (seeds) averaged.
+    pub runs: usize,
+    /// Mean SLA attainment.
+    pub sla_attainment: Option<f64>,
+    /// Mean SLA attainment over the ceiling (runs with an oracle).
+    pub sla_vs_ceiling: Option<f64>,
+    /// The lowest SLA attainment of any seed.
+    pub min_sla_attainment: Option<f64>,
+    /// Mean GPU-hours.
+    pub gpu_hours: Option<f64>,
+    /// Mean of the average provisioned GPUs.
+    pub avg_gpus: Option<f64>,
+    /// Mean goodput per GPU-hour.
+    pub goodput_per_gpu_hour: Option<f64>,
+    /// Mean scaling events.
+    pub scale_events: Option<f64>,
+    /// Mean GPU-hours over the oracle's (runs with an oracle).
+    pub gpu_hours_vs_oracle: Option<f64>,
+    /// Mean goodput over the oracle's (runs with an oracle).
+    pub goodput_vs_oracle: Option<f64>,
+}
+
+/// The summary of `scores`: one line per policy, in the order the policies first appear,
+/// each figure the mean over the runs that have it.
+///
+/// ```
+/// use servesim_replay::plan_eval::{Score, summarize};
+/// let score = |seed, gpu_hours| Score {
+///     policy: "planner".into(), seed, requests: 100, ttft_attainment: 1.0,
+///     itl_attainment: 1.0, sla_attainment: 1.0, gpu_hours, avg_gpus: 1.0,
+///     goodput_per_gpu_hour: 100.0 / gpu_hours, scale_events: 2, sla_vs_ceiling: None,
+///     gpu_hours_vs_oracle: None, goodput_vs_oracle: None,
+/// };
+/// let summary = summarize(&[score(1, 0.2), score(2, 0.4)]);
+/// assert_eq!(summary.len(), 1);
+/// assert_eq!(summary[0].runs, 2);
+/// assert!((summary[0].gpu_hours.unwrap() - 0.3).abs() < 1e-12);
+/// assert_eq!(summary[0].gpu_hours_vs_oracle, None);
+/// ```
+pub fn summarize(scores: &[Score]) -> Vec<PolicySummary> {
+    let mut policies: Vec<&str> = Vec::new();
+    for s in scores {
+        if !policies.contains(&s.policy.as_str()) {
+            policies.push(&s.policy);
+        }
+    }
+    policies
+        .into_iter()
+        .map(|policy| {
+            let runs: Vec<&Score> = scores.iter().filter(|s| s.policy == policy).collect();
+            let mean = |f: &dyn Fn(&Score) -> Option<f64>| {
+                let values: Vec<f64> = runs.iter().filter_map(|s| f(s)).collect();
+                (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+            };
+            PolicySummary {
+                policy: policy.to_owned(),
+                runs: runs.len(),
+                sla_attainment: mean(&|s| Some(s.sla_attainment)),
+                sla_vs_ceiling: mean(&|s| s.sla_vs_ceiling),
+                min_sla_attainment: runs.iter().map(|s| s.sla_attainment).reduce(f64::min),
+                gpu_hours: mean(&|s| Some(s.gpu_hours)),
+                avg_gpus: mean(&|s| Some(s.avg_gpus)),
+                goodput_per_gpu_hour: mean(&|s| Some(s.goodput_per_gpu_hour)),
+                scale_events: mean(&|s| Some(s.scale_events as f64)),
+                gpu_hours_vs_oracle: mean(&|s| s.gpu_hours_vs_oracle),
+                goodput_vs_oracle: mean(&|s| s.goodput_vs_oracle),
+            }
+        })
+        .collect()
+}
