@@ -479,6 +479,16 @@ impl SlaPlanner {
         Some((ttft, itl))
     }
 
+    /// Which targets `component`'s pool is held to: (TTFT, ITL) — both when aggregated,
+    /// TTFT for prefill, ITL for decode.
+    fn held_to(&self, component: Component) -> (bool, bool) {
+        match (self.aggregated, component) {
+            (true, _) => (true, true),
+            (false, Component::Prefill) => (true, false),
+            (false, Component::Decode) => (false, true),
+        }
+    }
+
     /// The SLA-mode step of a pool: up when every engine misses a target it is held to;
     /// down when, carrying the load of one replica fewer, every engine would still be below
     /// `load_scaling_down_sensitivity` % of its targets.
@@ -491,11 +501,7 @@ impl SlaPlanner {
         let (ttft, itl) = self.estimates(component, pool, 1.0)?;
         record.estimated_ttft_ms = ttft.iter().copied().reduce(f64::max);
         record.estimated_itl_ms = itl.iter().copied().reduce(f64::max);
-        let (held_to_ttft, held_to_itl) = match (self.aggregated, component) {
-            (true, _) => (true, true),
-            (false, Component::Prefill) => (true, false),
-            (false, Component::Decode) => (false, true),
-        };
+        let (held_to_ttft, held_to_itl) = self.held_to(component);
         let over = |v: &[f64], target: f64| !v.is_empty() && v.iter().all(|&e| e > target);
         if (held_to_ttft && over(&ttft, self.config.ttft))
             || (held_to_itl && over(&itl, self.config.itl))

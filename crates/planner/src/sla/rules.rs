@@ -29,11 +29,7 @@ impl SlaPlanner {
     /// missed its target: the estimates alone do not add replicas beyond the capacity rule.
     fn observed_miss(&self, component: Component) -> bool {
         let (ttft, itl) = self.observed_latency;
-        let (held_to_ttft, held_to_itl) = match (self.aggregated, component) {
-            (true, _) => (true, true),
-            (false, Component::Prefill) => (true, false),
-            (false, Component::Decode) => (false, true),
-        };
+        let (held_to_ttft, held_to_itl) = self.held_to(component);
         (held_to_ttft && ttft.is_some_and(|v| v > self.config.ttft))
             || (held_to_itl && itl.is_some_and(|v| v > self.config.itl))
     }
