@@ -20,6 +20,7 @@ mod outcome;
 pub mod plan_eval;
 mod planning;
 pub mod report;
+mod sample;
 mod sim;
 pub mod sweep;
 mod transfer;
@@ -30,10 +31,11 @@ pub use collector::{Collector, RequestRecord};
 pub use config::{ReplayConfig, RouterMode, Topology, TransferConfig};
 pub use custom::{CustomPolicy, CustomRouter};
 pub use error::ReplayError;
-pub use metrics::{Distribution, Metrics, STATS, SlaAttainment};
+pub use metrics::{Distribution, Metrics, MetricsAccumulator, STATS, SlaAttainment};
 pub use outcome::{
     EventCounts, PoolKind, PoolSummary, ReplayOutcome, SpeculativeSummary, TransferSummary,
     WorkerSummary,
 };
 pub use planning::{PlanningConfig, PlanningSummary, ScalingEvent};
+pub use sample::{BIN_RATIO, Sample};
 pub use sim::{NoObserver, Observer, replay};

@@ -9,11 +9,14 @@
 //! mean, min, max, median, p75, p90, p95, p99 (nearest rank, `round((n − 1)·p/100)`) and the
 //! population standard deviation.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use servesim_trace::SimTime;
 use servesim_trace::stats::nearest_rank_index;
 
 use crate::collector::{Collector, RequestRecord};
+use crate::sample::Sample;
 
 /// Summary statistics of one metric (all zero for an empty sample).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Serialize)]
@@ -208,44 +211,57 @@ pub struct Metrics {
     pub token_gap_throughput_per_user: Distribution,
 }
 
-impl Metrics {
-    /// Computes all metrics from a finished collector.
-    pub fn from_collector(collector: &Collector) -> Metrics {
-        let records = collector.measured();
-        let origin = collector.origin();
+/// Folds request records into [`Metrics`] one at a time, in bounded memory (see
+/// [`Sample`]): what a finished collector's records, or a streaming replay's completed
+/// requests, become.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsAccumulator {
+    requests: u64,
+    completed: u64,
+    input: u64,
+    output: u64,
+    reused: u64,
+    duration_ms: f64,
+    ttft: Sample,
+    ttst: Sample,
+    tpot: Sample,
+    e2e: Sample,
+    per_user: Sample,
+}
+
+impl MetricsAccumulator {
+    /// Adds one request; `origin` is the start of the measured phase.
+    pub fn add(&mut self, r: &RequestRecord, origin: SimTime) {
         // Differences in integer microseconds first, then milliseconds: no float noise.
         let span = |from: SimTime, to: SimTime| to.saturating_sub(from).as_millis_f64();
-        let (mut ttft, mut ttst, mut tpot, mut e2e, mut aiperf) =
-            (vec![], vec![], vec![], vec![], vec![]);
-        let (mut completed, mut input, mut output, mut reused, mut duration) =
-            (0u64, 0u64, 0u64, 0u64, 0f64);
-        for r in records {
-            input += u64::from(r.input_tokens);
-            output += u64::from(r.output_tokens);
-            reused += u64::from(r.reused_tokens.min(r.input_tokens));
-            let Some(first) = r.first_token else { continue };
-            completed += 1;
-            ttft.push(span(r.arrival, first));
-            if let Some(second) = r.second_token {
-                ttst.push(span(first, second));
-            }
-            if let Some(last) = r.completed {
-                duration = duration.max(span(origin, last));
-                e2e.push(span(r.arrival, last));
-                if r.output_tokens > 1 {
-                    let decode = span(first, last);
-                    tpot.push(decode / f64::from(r.output_tokens - 1));
-                    if decode > 0.0 {
-                        aiperf.push(f64::from(r.output_tokens - 1) / (decode / 1000.0));
-                    }
+        self.requests += 1;
+        self.input += u64::from(r.input_tokens);
+        self.output += u64::from(r.output_tokens);
+        self.reused += u64::from(r.reused_tokens.min(r.input_tokens));
+        let Some(first) = r.first_token else { return };
+        self.completed += 1;
+        self.ttft.push(span(r.arrival, first));
+        if let Some(second) = r.second_token {
+            self.ttst.push(span(first, second));
+        }
+        if let Some(last) = r.completed {
+            self.duration_ms = self.duration_ms.max(span(origin, last));
+            self.e2e.push(span(r.arrival, last));
+            if r.output_tokens > 1 {
+                let decode = span(first, last);
+                self.tpot.push(decode / f64::from(r.output_tokens - 1));
+                if decode > 0.0 {
+                    self.per_user
+                        .push(f64::from(r.output_tokens - 1) / (decode / 1000.0));
                 }
             }
         }
-        let gaps = collector.gaps();
+    }
+
+    /// The metrics of the requests added so far, with the pooled inter-token `gaps`.
+    pub fn finish(&self, gaps: &BTreeMap<SimTime, u64>) -> Metrics {
         let token_gap =
             Distribution::of_histogram(gaps.iter().map(|(g, c)| (g.as_millis_f64(), *c)));
-        // AIPerf's ITL per request is the decode time over the gaps between its tokens.
-        let mut itl = tpot.clone();
         // 1000/gap reverses the order: walk the gaps from the largest.
         let per_user = Distribution::of_histogram(
             gaps.iter()
@@ -253,26 +269,39 @@ impl Metrics {
                 .filter(|(g, _)| g.as_micros() > 0)
                 .map(|(g, c)| (1000.0 / g.as_millis_f64(), *c)),
         );
+        let tpot = self.tpot.distribution();
         Metrics {
-            num_requests: records.len() as u64,
-            completed_requests: completed,
-            total_input_tokens: input,
-            total_output_tokens: output,
-            duration_ms: duration,
-            prefix_cache_reused_ratio: if input == 0 {
+            num_requests: self.requests,
+            completed_requests: self.completed,
+            total_input_tokens: self.input,
+            total_output_tokens: self.output,
+            duration_ms: self.duration_ms,
+            prefix_cache_reused_ratio: if self.input == 0 {
                 0.0
             } else {
-                reused as f64 / input as f64
+                self.reused as f64 / self.input as f64
             },
-            ttft: Distribution::of(&mut ttft),
-            ttst: Distribution::of(&mut ttst),
-            tpot: Distribution::of(&mut tpot),
-            itl: Distribution::of(&mut itl),
+            ttft: self.ttft.distribution(),
+            ttst: self.ttst.distribution(),
+            tpot,
+            // AIPerf's ITL per request is the decode time over the gaps between its tokens.
+            itl: tpot,
             token_gap,
-            e2e_latency: Distribution::of(&mut e2e),
-            output_token_throughput_per_user: Distribution::of(&mut aiperf),
+            e2e_latency: self.e2e.distribution(),
+            output_token_throughput_per_user: self.per_user.distribution(),
             token_gap_throughput_per_user: per_user,
         }
+    }
+}
+
+impl Metrics {
+    /// Computes all metrics from a finished collector.
+    pub fn from_collector(collector: &Collector) -> Metrics {
+        let mut acc = MetricsAccumulator::default();
+        for r in collector.measured() {
+            acc.add(r, collector.origin());
+        }
+        acc.finish(collector.gaps())
     }
 
     /// Seconds of simulated time the throughputs are divided by.

@@ -42,6 +42,7 @@ use crate::config::{ReplayConfig, Topology};
 use crate::error::ReplayError;
 use crate::outcome::{EventCounts, PoolKind, ReplayOutcome};
 use crate::planning::Planning;
+use crate::sample::Sample;
 use crate::transfer::Links;
 /// Replays `workload` through the cluster `config` describes.
 ///
@@ -142,7 +143,7 @@ pub fn replay(
             },
             workers: Vec::new(),
             held: BTreeMap::new(),
-            queue_times_ms: Vec::new(),
+            queue_times_ms: Sample::default(),
             queued: 0,
             gpus_per_worker: *gpus,
         });
@@ -153,7 +154,7 @@ pub fn replay(
             config: *transfer,
             decode_requests: BTreeMap::new(),
             in_transfer: BTreeMap::new(),
-            times_ms: Vec::new(),
+            times_ms: Sample::default(),
             bytes: 0,
         }),
         Topology::Aggregated { .. } => None,

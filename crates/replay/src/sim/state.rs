@@ -17,6 +17,7 @@ use crate::collector::Collector;
 use crate::config::TransferConfig;
 use crate::outcome::{EventCounts, PoolKind};
 use crate::planning::Planning;
+use crate::sample::Sample;
 use crate::transfer::{Finished, Links};
 
 pub(super) struct Worker {
@@ -42,7 +43,7 @@ pub(super) struct Pool {
     pub(super) workers: Vec<usize>,
     /// Requests the router holds, with the time they were routed.
     pub(super) held: BTreeMap<u64, (EngineRequest, SimTime)>,
-    pub(super) queue_times_ms: Vec<f64>,
+    pub(super) queue_times_ms: Sample,
     pub(super) queued: u64,
     pub(super) gpus_per_worker: u32,
 }
@@ -74,7 +75,7 @@ pub(super) struct Disagg {
     /// Decode-side requests waiting for their prefill, then for their transfer.
     pub(super) decode_requests: BTreeMap<u64, EngineRequest>,
     pub(super) in_transfer: BTreeMap<u64, (usize, EngineRequest)>,
-    pub(super) times_ms: Vec<f64>,
+    pub(super) times_ms: Sample,
     pub(super) bytes: u64,
 }
 

@@ -4,7 +4,7 @@ use servesim_engine::TokenTally;
 use servesim_trace::SimTime;
 
 use super::state::Sim;
-use crate::metrics::{Distribution, Metrics};
+use crate::metrics::Metrics;
 use crate::outcome::{
     PoolSummary, ReplayOutcome, SpeculativeSummary, TransferSummary, WorkerSummary,
 };
@@ -38,24 +38,23 @@ impl Sim<'_, '_> {
                         }
                     })
                     .collect();
-                let mut queue_times = pool.queue_times_ms.clone();
                 PoolSummary {
                     kind: pool.kind,
                     router: pool.router.name(),
                     workers,
                     queued_requests: pool.queued,
-                    queue_time_ms: Distribution::of(&mut queue_times),
+                    queue_time_ms: pool.queue_times_ms.distribution(),
                 }
             })
             .collect();
         let planning = self.planning_summary(end);
         let speculative = self.speculative_summary();
-        let transfers = self.disagg.map(|mut d| TransferSummary {
-            transfers: d.times_ms.len() as u64,
+        let transfers = self.disagg.map(|d| TransferSummary {
+            transfers: d.times_ms.len(),
             bytes: d.bytes,
             kv_bytes_per_token: d.config.kv_bytes_per_token,
             bandwidth_gbps: d.config.bandwidth_gbps,
-            time_ms: Distribution::of(&mut d.times_ms),
+            time_ms: d.times_ms.distribution(),
         });
         ReplayOutcome {
             metrics: Metrics::from_collector(&self.collector),
