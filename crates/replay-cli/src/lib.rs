@@ -22,6 +22,7 @@ mod parallel;
 mod perf_cmd;
 mod plan_eval_cmd;
 mod run_cmd;
+mod run_input;
 mod sweep_args;
 mod sweep_cmd;
 mod sweep_params;

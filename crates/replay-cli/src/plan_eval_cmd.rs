@@ -272,7 +272,8 @@ fn score(
         }
         Candidate::Oracle => return oracle(args, prepared, &config, seed),
     }
-    let outcome = servesim_replay::replay(&prepared.workload, &config, &mut NoObserver)?;
+    let outcome =
+        servesim_replay::replay(prepared.input.whole("plan-eval")?, &config, &mut NoObserver)?;
     let planning = outcome.planning.as_ref();
     Ok(Scored {
         score: Score::of(name, seed, &outcome).ok_or_else(needs_planner)?,
@@ -305,7 +306,7 @@ fn oracle(
         min_replicas: planning.planner.min_endpoint.max(1),
         max_replicas: (budget / gpus).floor() as u32,
     };
-    let found = hindsight_oracle(&prepared.workload, config, &spec)?;
+    let found = hindsight_oracle(prepared.input.whole("plan-eval")?, config, &spec)?;
     let score = Score::of("oracle", seed, &found.outcome).ok_or_else(needs_planner)?;
     Ok(Scored {
         score,

@@ -13,14 +13,15 @@ use servesim_planner::config::{PlannerConfig, PlannerMode, PolicyKind};
 use servesim_replay::report::{render_table, report_json};
 use servesim_replay::{
     AdmissionMode, Observer, PlanningConfig, ReplayConfig, ReplayOutcome, RequestRecord,
-    RouterMode, Topology, TransferConfig, replay,
+    RouterMode, Topology, TransferConfig,
 };
 use servesim_report::{RunInfo, run_page};
 use servesim_router::KvRouterConfig;
-use servesim_trace::{SimTime, TraceFormat, Workload};
+use servesim_trace::{SimTime, StreamOptions, TraceFormat};
 
 use crate::compat_args::CompatArgs;
 use crate::error::CliError;
+use crate::run_input::{RunInput, stream_conflict};
 use crate::synthetic_args::SyntheticArgs;
 use crate::timestamp::utc_stamp;
 use crate::trace_cmd::TraceInputArgs;
@@ -98,6 +99,11 @@ pub(crate) struct RunArgs {
     /// No progress bar and no table; errors still go to stderr.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+    /// Stream the trace instead of loading it: memory follows the requests in flight, not
+    /// the file. Needs a time-ordered mooncake trace of independent requests; open loop
+    /// only, no planner, no HTML report.
+    #[arg(long)]
+    pub(crate) stream: bool,
 }
 
 impl RunArgs {
@@ -132,7 +138,28 @@ impl RunArgs {
     }
 
     /// The workload to replay, and a description of it for the report.
-    fn workload(&self, block_size: u32) -> Result<(Workload, Value), CliError> {
+    fn workload(&self, block_size: u32) -> Result<(RunInput, Value), CliError> {
+        if self.stream
+            && let Some(path) = &self.trace
+        {
+            let read = self.input.read_options(path);
+            let description = json!({
+                "trace": path.display().to_string(),
+                "trace_format": read.format.name(),
+                "trace_block_size": read.trace_block_size,
+                "streamed": true,
+            });
+            let options = StreamOptions {
+                speedup: self.arrival_speedup_ratio,
+                ..StreamOptions::default()
+            };
+            let input = RunInput::Stream {
+                path: path.clone(),
+                read,
+                options,
+            };
+            return Ok((input, description));
+        }
         let mut workload;
         let description;
         if let Some(path) = &self.trace {
@@ -157,7 +184,7 @@ impl RunArgs {
         }
         workload.normalize_start();
         workload.speed_up(self.arrival_speedup_ratio)?;
-        Ok((workload, description))
+        Ok((RunInput::Whole(workload), description))
     }
 }
 
@@ -453,8 +480,8 @@ fn report_path(given: Option<&Path>) -> PathBuf {
 pub(crate) struct PreparedRun {
     /// The replay configuration.
     pub(crate) config: ReplayConfig,
-    /// The workload.
-    pub(crate) workload: Workload,
+    /// The requests.
+    pub(crate) input: RunInput,
     /// The effective configuration for the report's `servesim.config`.
     pub(crate) description: Value,
     /// GPUs of the initial fleet (what a run without a planner holds throughout).
@@ -495,7 +522,17 @@ impl RunArgs {
         let router_aic = self
             .compat
             .router_prefill_timing(self.router_mode, &config.router_config)?;
-        let (workload, workload_description) = self.workload(config.block_size())?;
+        if self.stream
+            && let Some(why) = stream_conflict(
+                self.trace.as_deref(),
+                self.report_html.is_some(),
+                self.replay_concurrency.is_some(),
+                config.planning.is_some(),
+            )
+        {
+            return Err(CliError::Usage(why));
+        }
+        let (input, workload_description) = self.workload(config.block_size())?;
         let mut description = json!({
             "topology": topology_description,
             "router_mode": self.router_mode.name(),
@@ -514,7 +551,7 @@ impl RunArgs {
         }
         Ok(PreparedRun {
             config,
-            workload,
+            input,
             description,
             fleet_gpus,
         })
@@ -526,7 +563,8 @@ impl RunArgs {
         prepared: &PreparedRun,
         observer: &mut dyn Observer,
     ) -> Result<ReplayOutcome, CliError> {
-        replay(&prepared.workload, &prepared.config, observer).map_err(|e| match (&self.trace, e) {
+        let outcome = prepared.input.replay(&prepared.config, observer);
+        outcome.map_err(|e| match (&self.trace, e) {
             (Some(path), servesim_replay::ReplayError::Workload { line, message }) => {
                 CliError::Usage(format!("{}:{line}: {message}", path.display()))
             }
@@ -675,7 +713,7 @@ pub(crate) fn simulate(args: &RunArgs, progress: bool) -> Result<Simulated, CliE
         None => None,
     };
     let bar = progress.then(|| {
-        let bar = ProgressBar::new(prepared.workload.len() as u64);
+        let bar = ProgressBar::new(prepared.input.len().unwrap_or(0) as u64);
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} requests {msg}",

@@ -13,8 +13,8 @@ use servesim_trace::synth::{
     RatioShape, SyntheticSpec,
 };
 use servesim_trace::{
-    LoadedTrace, ReadOptions, TraceFormat, TraceStats, Workload, WrittenFormat, read_trace,
-    write_mooncake,
+    LoadedTrace, ReadOptions, SkippedLines, TraceFormat, TraceStats, Workload, WrittenFormat,
+    read_trace, write_mooncake,
 };
 
 use crate::error::CliError;
@@ -47,15 +47,7 @@ impl TraceInputArgs {
     /// Reads `path`, printing a warning for skipped lines (once per file and process: a
     /// sweep reads its trace once per run).
     pub(crate) fn load(&self, path: &Path) -> Result<LoadedTrace, CliError> {
-        let options = ReadOptions {
-            format: self
-                .trace_format
-                .unwrap_or_else(|| TraceFormat::detect(path)),
-            trace_block_size: self
-                .trace_block_size
-                .unwrap_or(ReadOptions::default().trace_block_size),
-            skip_invalid: self.skip_invalid,
-        };
+        let options = self.read_options(path);
         let loaded = read_trace(path, &options)?;
         let declared = loaded.workload.trace_block_size();
         if let Some(given) = self.trace_block_size
@@ -67,21 +59,38 @@ impl TraceInputArgs {
                 path.display()
             )));
         }
-        if loaded.skipped.count > 0 && first_warning_for(path) {
-            let first = loaded
-                .skipped
-                .first
-                .first()
-                .map(|e| format!(" (first: line {e})"))
-                .unwrap_or_default();
-            eprintln!(
-                "warning: {}: skipped {} invalid line{}{first}",
-                path.display(),
-                loaded.skipped.count,
-                if loaded.skipped.count == 1 { "" } else { "s" }
-            );
-        }
+        warn_skipped(path, &loaded.skipped);
         Ok(loaded)
+    }
+
+    /// How the flags say to read `path`.
+    pub(crate) fn read_options(&self, path: &Path) -> ReadOptions {
+        ReadOptions {
+            format: self
+                .trace_format
+                .unwrap_or_else(|| TraceFormat::detect(path)),
+            trace_block_size: self
+                .trace_block_size
+                .unwrap_or(ReadOptions::default().trace_block_size),
+            skip_invalid: self.skip_invalid,
+        }
+    }
+}
+
+/// Warns about the lines of `path` skipped as invalid, if any (once per file and process).
+pub(crate) fn warn_skipped(path: &Path, skipped: &SkippedLines) {
+    if skipped.count > 0 && first_warning_for(path) {
+        let first = skipped
+            .first
+            .first()
+            .map(|e| format!(" (first: line {e})"))
+            .unwrap_or_default();
+        eprintln!(
+            "warning: {}: skipped {} invalid line{}{first}",
+            path.display(),
+            skipped.count,
+            if skipped.count == 1 { "" } else { "s" }
+        );
     }
 }
 

@@ -14,12 +14,15 @@
 //! have completed, and metrics leave them out.
 //!
 //! Memory: one counter and one timestamp per request; roots are walked with a cursor over a
-//! sorted index instead of being queued up front.
+//! sorted index instead of being queued up front. A streamed replay (independent requests
+//! in time order) keeps neither: its roots are walked in id order, as the stream loads them.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use servesim_trace::{Dependants, NodeId, SimTime, Workload};
+
+use crate::requests::Requests;
 
 /// How requests are admitted.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -34,14 +37,11 @@ pub enum AdmissionMode {
 #[derive(Debug)]
 pub(crate) struct Admission {
     mode: AdmissionMode,
-    /// Roots in dispatch order: by timestamp (trace mode) or by id (concurrency mode).
-    roots: Vec<NodeId>,
-    cursor: usize,
+    roots: Roots,
     /// Dependent nodes whose dependencies all completed: `(ready, session, turn, id)`.
     ready: BinaryHeap<Reverse<(SimTime, u32, u32, u32)>>,
-    missing_deps: Vec<u32>,
-    latest_dep: Vec<SimTime>,
-    dependants: Dependants,
+    /// Dependency bookkeeping (`None` for a stream of independent requests).
+    deps: Option<DepState>,
     in_flight: usize,
     /// Requests `0..warmup` are the warm-up phase.
     warmup: u32,
@@ -49,7 +49,54 @@ pub(crate) struct Admission {
     warmup_left: u32,
 }
 
+/// The order roots (requests without dependencies) are dispatched in.
+#[derive(Debug)]
+enum Roots {
+    /// By timestamp (trace mode) or by id (concurrency mode), with a cursor.
+    Sorted { order: Vec<NodeId>, cursor: usize },
+    /// By id: a stream is already in time order; `next` may not be loaded yet.
+    InOrder { next: u32 },
+}
+
+/// What releasing dependent requests needs: per node, its missing dependencies and the
+/// latest completion among those done, and who waits for whom.
+#[derive(Debug)]
+struct DepState {
+    missing: Vec<u32>,
+    latest: Vec<SimTime>,
+    dependants: Dependants,
+}
+
 impl Admission {
+    /// Open-loop admission of a stream of independent requests in time order.
+    pub(crate) fn in_order() -> Self {
+        Admission {
+            mode: AdmissionMode::Trace,
+            roots: Roots::InOrder { next: 0 },
+            ready: BinaryHeap::new(),
+            deps: None,
+            in_flight: 0,
+            warmup: 0,
+            warmup_left: 0,
+        }
+    }
+
+    /// The next root to dispatch, if it is loaded.
+    fn next_root(&self, requests: &Requests<'_>) -> Option<NodeId> {
+        match &self.roots {
+            Roots::Sorted { order, cursor } => order.get(*cursor).copied(),
+            Roots::InOrder { next } => Some(NodeId(*next)).filter(|id| requests.contains(*id)),
+        }
+    }
+
+    /// The root a stream must load next (`None` for a whole workload).
+    pub(crate) fn awaited_root(&self) -> Option<NodeId> {
+        match self.roots {
+            Roots::Sorted { .. } => None,
+            Roots::InOrder { next } => Some(NodeId(next)),
+        }
+    }
+
     /// Admission of `workload` in `mode`, the first `warmup` requests (by id) as a warm-up
     /// phase (at most the workload's size).
     pub(crate) fn new(workload: &Workload, mode: AdmissionMode, warmup: u32) -> Self {
@@ -69,12 +116,16 @@ impl Admission {
         }
         Admission {
             mode,
-            roots,
-            cursor: 0,
+            roots: Roots::Sorted {
+                order: roots,
+                cursor: 0,
+            },
             ready: BinaryHeap::new(),
-            missing_deps,
-            latest_dep: vec![SimTime::ZERO; n],
-            dependants: workload.dependants(),
+            deps: Some(DepState {
+                missing: missing_deps,
+                latest: vec![SimTime::ZERO; n],
+                dependants: workload.dependants(),
+            }),
             in_flight: 0,
             warmup: warmup.min(n as u32),
             warmup_left: warmup.min(n as u32),
@@ -95,16 +146,15 @@ impl Admission {
 
     /// The earliest time something can be dispatched, if anything is left (in concurrency
     /// mode, `None` while all slots are taken: a completion event will come first).
-    pub(crate) fn next_time(&self, workload: &Workload) -> Option<SimTime> {
+    pub(crate) fn next_time(&self, workload: &Requests<'_>) -> Option<SimTime> {
         if !self.has_slot() {
             return None;
         }
         let root = self
-            .roots
-            .get(self.cursor)
+            .next_root(workload)
             .filter(|id| !self.held_by_warmup(id.0))
             .map(|id| match self.mode {
-                AdmissionMode::Trace => workload.node(*id).timestamp.unwrap_or(SimTime::ZERO),
+                AdmissionMode::Trace => workload.node(id).timestamp.unwrap_or(SimTime::ZERO),
                 AdmissionMode::Concurrency(_) => SimTime::ZERO,
             });
         let dependent = self
@@ -122,18 +172,17 @@ impl Admission {
     /// arrival time for metrics (its scheduled time in trace mode, `now` in concurrency mode).
     pub(crate) fn pop_ready(
         &mut self,
-        workload: &Workload,
+        workload: &Requests<'_>,
         now: SimTime,
     ) -> Option<(NodeId, SimTime)> {
         if !self.has_slot() {
             return None;
         }
         let root = self
-            .roots
-            .get(self.cursor)
+            .next_root(workload)
             .filter(|id| !self.held_by_warmup(id.0))
             .map(|id| {
-                let node = workload.node(*id);
+                let node = workload.node(id);
                 let t = match self.mode {
                     AdmissionMode::Trace => node.timestamp.unwrap_or(SimTime::ZERO),
                     AdmissionMode::Concurrency(_) => SimTime::ZERO,
@@ -155,7 +204,10 @@ impl Admission {
             return None;
         }
         if take_root {
-            self.cursor += 1;
+            match &mut self.roots {
+                Roots::Sorted { cursor, .. } => *cursor += 1,
+                Roots::InOrder { next } => *next += 1,
+            }
         } else {
             self.ready.pop();
         }
@@ -169,7 +221,12 @@ impl Admission {
 
     /// Records the completion of `id` at `now`, releasing the nodes waiting for it. Returns
     /// whether this completion ended the warm-up phase.
-    pub(crate) fn on_complete(&mut self, workload: &Workload, id: NodeId, now: SimTime) -> bool {
+    pub(crate) fn on_complete(
+        &mut self,
+        workload: &Requests<'_>,
+        id: NodeId,
+        now: SimTime,
+    ) -> bool {
         self.in_flight -= 1;
         let warmup_ended = if id.0 < self.warmup {
             self.warmup_left -= 1;
@@ -177,14 +234,17 @@ impl Admission {
         } else {
             false
         };
-        for &next in self.dependants.of(id) {
+        let Some(deps) = &mut self.deps else {
+            return warmup_ended;
+        };
+        for &next in deps.dependants.of(id) {
             let i = next.index();
-            self.latest_dep[i] = self.latest_dep[i].max(now);
-            self.missing_deps[i] -= 1;
-            if self.missing_deps[i] == 0 {
+            deps.latest[i] = deps.latest[i].max(now);
+            deps.missing[i] -= 1;
+            if deps.missing[i] == 0 {
                 let node = workload.node(next);
                 self.ready.push(Reverse((
-                    self.latest_dep[i] + node.delay,
+                    deps.latest[i] + node.delay,
                     node.session,
                     node.turn,
                     next.0,
@@ -203,6 +263,7 @@ impl Admission {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::requests::Requests;
     use servesim_trace::{Content, NodeSpec, WorkloadBuilder};
 
     fn workload() -> Workload {
@@ -231,8 +292,9 @@ mod tests {
 
     #[test]
     fn trace_mode_orders_roots_and_releases_dependants() {
-        let w = workload();
-        let mut a = Admission::new(&w, AdmissionMode::Trace, 0);
+        let owned = workload();
+        let w = Requests::whole(&owned);
+        let mut a = Admission::new(&owned, AdmissionMode::Trace, 0);
         assert_eq!(a.next_time(&w), Some(SimTime::from_millis(5)));
         assert_eq!(a.pop_ready(&w, SimTime::from_millis(4)), None);
         let t5 = SimTime::from_millis(5);
@@ -259,8 +321,9 @@ mod tests {
 
     #[test]
     fn concurrency_mode_caps_in_flight() {
-        let w = workload();
-        let mut a = Admission::new(&w, AdmissionMode::Concurrency(2), 0);
+        let owned = workload();
+        let w = Requests::whole(&owned);
+        let mut a = Admission::new(&owned, AdmissionMode::Concurrency(2), 0);
         let t = SimTime::from_millis(1);
         assert_eq!(a.pop_ready(&w, t), Some((NodeId(0), t)));
         assert_eq!(a.pop_ready(&w, t), Some((NodeId(1), t)));
@@ -275,8 +338,9 @@ mod tests {
 
     #[test]
     fn warmup_requests_run_before_everything_else() {
-        let w = workload();
-        let mut a = Admission::new(&w, AdmissionMode::Concurrency(3), 2);
+        let owned = workload();
+        let w = Requests::whole(&owned);
+        let mut a = Admission::new(&owned, AdmissionMode::Concurrency(3), 2);
         let t = SimTime::from_millis(1);
         assert_eq!(a.pop_ready(&w, t), Some((NodeId(0), t)));
         assert_eq!(a.pop_ready(&w, t), Some((NodeId(1), t)));

@@ -8,41 +8,24 @@
 //! With a warm-up phase (`--warmup-requests W`), requests `0..W` are recorded but not
 //! measured: [`Collector::measured`] leaves them out, and the gap histogram and the time
 //! origin of throughputs restart when the last of them completes.
+//!
+//! A streamed replay's collector ([`Collector::streaming`]) keeps only the records from the
+//! oldest request not yet completed on: completed requests at the front are folded into a
+//! [`MetricsAccumulator`], in id order as a whole replay's metrics fold them, and let go.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
-use serde::Serialize;
 use servesim_trace::SimTime;
 
-/// What is known about one request.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct RequestRecord {
-    /// Request id (the workload node index).
-    pub id: u64,
-    /// Arrival: scheduled time (trace mode) or dispatch time (concurrency mode).
-    pub arrival: SimTime,
-    /// First output token.
-    pub first_token: Option<SimTime>,
-    /// Second output token.
-    pub second_token: Option<SimTime>,
-    /// Last output token (completion).
-    pub completed: Option<SimTime>,
-    /// Prompt tokens.
-    pub input_tokens: u32,
-    /// Output tokens.
-    pub output_tokens: u32,
-    /// Prompt tokens served from the prefix cache.
-    pub reused_tokens: u32,
-    /// Times the request was preempted.
-    pub preemptions: u32,
-    /// Worker that served the request (the decode worker in disaggregated serving).
-    pub worker: u32,
-}
+use crate::metrics::{Metrics, MetricsAccumulator};
+use crate::record::RequestRecord;
 
 /// Collects request summaries and the inter-token-gap histogram.
 #[derive(Debug, Default)]
 pub struct Collector {
     records: Vec<RequestRecord>,
+    /// Streaming: the records from the oldest open request on, and what came before.
+    window: Option<Box<Window>>,
     gaps: BTreeMap<SimTime, u64>,
     /// Requests `0..warmup` are the warm-up phase.
     warmup: usize,
@@ -50,10 +33,59 @@ pub struct Collector {
     origin: SimTime,
 }
 
+/// The open end of a streamed replay's records.
+#[derive(Debug, Default)]
+struct Window {
+    /// Id of `open[0]`.
+    first: u64,
+    open: VecDeque<RequestRecord>,
+    folded: MetricsAccumulator,
+}
+
 impl Collector {
+    /// A collector for a streamed replay: it keeps the records of requests in flight only
+    /// (see the [module](self) docs); [`records`](Self::records) and
+    /// [`measured`](Self::measured) are empty.
+    pub fn streaming() -> Self {
+        Collector {
+            window: Some(Box::default()),
+            ..Collector::default()
+        }
+    }
+
+    /// Whether every request's record is kept (false for a streamed replay).
+    pub fn keeps_records(&self) -> bool {
+        self.window.is_none()
+    }
+
+    /// The metrics of every request.
+    pub fn metrics(&self) -> Metrics {
+        let (mut acc, unfolded) = match &self.window {
+            Some(window) => (window.folded.clone(), window.open.as_slices()),
+            None => (MetricsAccumulator::default(), (self.measured(), &[][..])),
+        };
+        for r in unfolded.0.iter().chain(unfolded.1) {
+            acc.add(r, self.origin);
+        }
+        acc.finish(&self.gaps)
+    }
+
+    /// Streaming: folds the completed records at the front; the id of the oldest request
+    /// still open (everything before it is let go). `None` when all records are kept.
+    pub(crate) fn fold_completed(&mut self) -> Option<u64> {
+        let window = self.window.as_mut()?;
+        while let Some(r) = window.open.front().filter(|r| r.completed.is_some()) {
+            window.folded.add(r, self.origin);
+            window.open.pop_front();
+            window.first += 1;
+        }
+        Some(window.first)
+    }
+
     /// A collector for `n` requests, the first `warmup` of them a warm-up phase.
     pub fn new(n: usize, warmup: u32) -> Self {
         Collector {
+            window: None,
             records: vec![RequestRecord::default(); n],
             gaps: BTreeMap::new(),
             warmup: (warmup as usize).min(n),
@@ -77,13 +109,25 @@ impl Collector {
         &self.records[self.warmup..]
     }
 
-    /// The record of request `id`.
+    /// The record of request `id` (for a streamed replay, a request in flight).
     pub fn record(&self, id: u64) -> &RequestRecord {
-        &self.records[id as usize]
+        match &self.window {
+            Some(w) => &w.open[(id - w.first) as usize],
+            None => &self.records[id as usize],
+        }
     }
 
     pub(crate) fn record_mut(&mut self, id: u64) -> &mut RequestRecord {
-        &mut self.records[id as usize]
+        match &mut self.window {
+            Some(w) => {
+                let at = (id - w.first) as usize;
+                if at >= w.open.len() {
+                    w.open.resize(at + 1, RequestRecord::default());
+                }
+                &mut w.open[at]
+            }
+            None => &mut self.records[id as usize],
+        }
     }
 
     /// All records, by id.

@@ -1,7 +1,7 @@
 //! Errors of the replay harness.
 
 use servesim_engine::EngineError;
-use servesim_trace::SimTime;
+use servesim_trace::{SimTime, TraceError};
 
 /// Why a replay could not run or finish.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,9 @@ pub enum ReplayError {
         #[source]
         source: EngineError,
     },
+    /// A streamed trace could not be read further (names the file, line and field).
+    #[error(transparent)]
+    Trace(#[from] TraceError),
     /// Requests are in flight but no event can ever happen again.
     #[error("simulation stuck at t={at}: {in_flight} requests in flight and no pending event")]
     DeadEnd {

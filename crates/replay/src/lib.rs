@@ -14,12 +14,15 @@ mod admission;
 mod collector;
 mod config;
 mod custom;
+mod distribution;
 mod error;
 mod metrics;
 mod outcome;
 pub mod plan_eval;
 mod planning;
+mod record;
 pub mod report;
+mod requests;
 mod sample;
 mod sim;
 pub mod sweep;
@@ -27,15 +30,18 @@ mod transfer;
 pub mod validate;
 
 pub use admission::AdmissionMode;
-pub use collector::{Collector, RequestRecord};
+pub use collector::Collector;
 pub use config::{ReplayConfig, RouterMode, Topology, TransferConfig};
 pub use custom::{CustomPolicy, CustomRouter};
+pub use distribution::{Distribution, STATS};
 pub use error::ReplayError;
-pub use metrics::{Distribution, Metrics, MetricsAccumulator, STATS, SlaAttainment};
+pub use metrics::{Metrics, MetricsAccumulator, SlaAttainment};
 pub use outcome::{
     EventCounts, PoolKind, PoolSummary, ReplayOutcome, SpeculativeSummary, TransferSummary,
     WorkerSummary,
 };
 pub use planning::{PlanningConfig, PlanningSummary, ScalingEvent};
+pub use record::RequestRecord;
+pub use requests::ChunkSource;
 pub use sample::{BIN_RATIO, Sample};
-pub use sim::{NoObserver, Observer, replay};
+pub use sim::{NoObserver, Observer, replay, replay_stream};

@@ -4,7 +4,8 @@ use serde::Serialize;
 use servesim_trace::SimTime;
 
 use crate::collector::Collector;
-use crate::metrics::{Distribution, Metrics};
+use crate::distribution::Distribution;
+use crate::metrics::Metrics;
 use crate::planning::PlanningSummary;
 
 /// How much happened during a replay.

@@ -3,7 +3,8 @@
 use serde_json::{Map, Value};
 
 use crate::ReplayOutcome;
-use crate::metrics::{Distribution, Metrics};
+use crate::distribution::Distribution;
+use crate::metrics::Metrics;
 
 /// The report as JSON: every key of the reference's report, `wall_time_ms`, and a
 /// `servesim` section holding the version, event counts, per-pool and per-worker results

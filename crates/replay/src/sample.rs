@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::metrics::Distribution;
+use crate::distribution::Distribution;
 
 /// Ratio between the bounds of one bin once a sample is binned: a bin's midpoint is within
 /// `(BIN_RATIO − 1) / (BIN_RATIO + 1)` < 0.1 % of any value in it.

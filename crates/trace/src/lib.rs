@@ -6,6 +6,8 @@
 //!
 //! * [`read_trace`] reads Mooncake JSONL (plain, `mooncake-delta`, `agentic_mooncake`) and the
 //!   Azure CSV, line by line, with errors naming file, line and field.
+//! * [`TraceStream`] reads a time-ordered trace chunk by chunk, for replays whose memory
+//!   must not grow with the trace.
 //! * [`synth`] generates seeded synthetic workloads and rate-shaped traces.
 //! * [`Workload::prompt_blocks`] expands a prompt into chained engine-block hashes for any
 //!   engine block size, without materialising tokens.
@@ -35,7 +37,10 @@ mod workload;
 mod writer;
 
 pub use error::{LineError, TraceError};
-pub use format::{LoadedTrace, ReadOptions, SkippedLines, TraceFormat, parse_trace, read_trace};
+pub use format::{
+    LoadedTrace, ReadOptions, SkippedLines, StreamOptions, TraceFormat, TraceStream, parse_trace,
+    read_trace,
+};
 pub use hash::{BlockHash, BlockHashHasher, BlockHasher, BlockMap, content_id};
 pub use named::{deserialize_named, json_named};
 pub use sharing::Sharing;

@@ -113,6 +113,7 @@ impl WorkloadBuilder {
     pub fn new(trace_block_size: u32) -> Self {
         WorkloadBuilder {
             workload: Workload {
+                first: 0,
                 nodes: Vec::new(),
                 deps: Vec::new(),
                 hash_ids: Vec::new(),
@@ -120,6 +121,24 @@ impl WorkloadBuilder {
                 num_sessions: 0,
             },
         }
+    }
+
+    /// An empty chunk of a streamed workload whose first node gets id `first` (and session
+    /// numbers from `first_session`). Its nodes may depend only on nodes of the same chunk;
+    /// content identities (outputs, unique prompts) follow the global ids, so chunks of one
+    /// stream never collide.
+    pub fn continuing(trace_block_size: u32, first: NodeId, first_session: u32) -> Self {
+        let mut builder = WorkloadBuilder::new(trace_block_size);
+        builder.workload.first = first.0;
+        builder.workload.num_sessions = first_session;
+        builder
+    }
+
+    /// The id the next pushed node gets.
+    pub fn next_id(&self) -> u32 {
+        self.workload
+            .first
+            .saturating_add(u32::try_from(self.workload.nodes.len()).unwrap_or(u32::MAX))
     }
 
     /// Number of nodes pushed so far.
@@ -142,8 +161,13 @@ impl WorkloadBuilder {
         if w.nodes.len() >= MAX_REQUESTS {
             return Err(too_many());
         }
-        let id = NodeId(u32::try_from(w.nodes.len()).map_err(|_| too_many())?);
-        let earlier = |n: &NodeId| n.0 < id.0;
+        let id = u32::try_from(w.nodes.len())
+            .ok()
+            .and_then(|n| n.checked_add(w.first))
+            .map(NodeId)
+            .ok_or_else(too_many)?;
+        let first = w.first;
+        let earlier = |n: &NodeId| (first..id.0).contains(&n.0);
         if !spec.deps.iter().all(earlier) || !spec.base.iter().all(earlier) {
             return Err(TraceError::Spec(format!(
                 "node {} (line {}) depends on a node that is not earlier",
@@ -182,7 +206,7 @@ impl WorkloadBuilder {
         };
         let inherited = match spec.base {
             Some(base) => {
-                let b = &w.nodes[base.index()];
+                let b = &w.nodes[(base.0 - w.first) as usize];
                 u64::from(b.input_tokens) + u64::from(b.output_tokens)
             }
             None => 0,
@@ -248,6 +272,9 @@ fn arena_len<T>(arena: &[T]) -> Result<u32, TraceError> {
 /// A workload: requests, their dependencies and their prompt contents.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
+    /// Id of `nodes[0]`: 0 for a whole workload, the chunk's first id for a chunk of a
+    /// stream ([`WorkloadBuilder::continuing`]).
+    first: u32,
     nodes: Vec<RequestNode>,
     deps: Vec<NodeId>,
     hash_ids: Vec<u64>,
@@ -271,6 +298,22 @@ impl Workload {
     /// Number of requests.
     pub fn len(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// Id of the first node (0 unless this is a later chunk of a stream).
+    pub fn first_id(&self) -> NodeId {
+        NodeId(self.first)
+    }
+
+    /// Whether node `id` is in this workload (or chunk).
+    pub fn contains(&self, id: NodeId) -> bool {
+        id.0.checked_sub(self.first)
+            .is_some_and(|i| (i as usize) < self.nodes.len())
+    }
+
+    /// Index of node `id` in `nodes`.
+    fn at(&self, id: NodeId) -> usize {
+        (id.0 - self.first) as usize
     }
 
     /// True when the workload holds no request.
@@ -305,16 +348,17 @@ impl Workload {
 
     /// One node.
     pub fn node(&self, id: NodeId) -> &RequestNode {
-        &self.nodes[id.index()]
+        &self.nodes[self.at(id)]
     }
 
     /// The nodes that must complete before `id` becomes ready.
     pub fn deps(&self, id: NodeId) -> &[NodeId] {
-        let (start, end) = self.nodes[id.index()].deps;
+        let (start, end) = self.nodes[self.at(id)].deps;
         &self.deps[start as usize..end as usize]
     }
 
-    /// For every node, the nodes that wait for it (compressed adjacency, built in one pass).
+    /// For every node, the nodes that wait for it (compressed adjacency, built in one pass;
+    /// a whole workload, whose ids start at 0).
     pub fn dependants(&self) -> Dependants {
         let mut offsets = vec![0u32; self.nodes.len() + 1];
         for dep in &self.deps {
@@ -344,7 +388,7 @@ impl Workload {
     /// Calls `f(content, len)` for every run of the prompt of `id`, in order.
     pub fn for_each_run(&self, id: NodeId, mut f: impl FnMut(u64, u64)) {
         let mut chain = vec![id];
-        while let Some(base) = self.nodes[chain[chain.len() - 1].index()].base {
+        while let Some(base) = self.nodes[self.at(chain[chain.len() - 1])].base {
             chain.push(base);
         }
         let last = chain.len() - 1;
@@ -353,14 +397,14 @@ impl Workload {
             if depth < last {
                 f(
                     self.output_content(*node_id),
-                    u64::from(self.nodes[node_id.index()].output_tokens),
+                    u64::from(self.nodes[self.at(*node_id)].output_tokens),
                 );
             }
         }
     }
 
     fn own_runs(&self, id: NodeId, f: &mut impl FnMut(u64, u64)) {
-        let node = &self.nodes[id.index()];
+        let node = &self.nodes[self.at(id)];
         match node.own {
             OwnContent::Unique => f(
                 content_id(UNIQUE_NS, u64::from(id.0)),
@@ -383,7 +427,7 @@ impl Workload {
 
     /// The trace `hash_ids` a node carries itself (empty for unique content).
     pub fn own_hash_ids(&self, id: NodeId) -> &[u64] {
-        match self.nodes[id.index()].own {
+        match self.nodes[self.at(id)].own {
             OwnContent::TraceBlocks { start, end } => &self.hash_ids[start as usize..end as usize],
             OwnContent::Unique => &[],
         }
@@ -391,12 +435,12 @@ impl Workload {
 
     /// True when the prompt of `id` starts with an earlier node's whole sequence.
     pub fn extends_base(&self, id: NodeId) -> bool {
-        self.nodes[id.index()].base.is_some()
+        self.nodes[self.at(id)].base.is_some()
     }
 
     /// Prompt tokens `id` adds on top of its base (all of them when it has none).
     pub fn own_tokens(&self, id: NodeId) -> u32 {
-        self.nodes[id.index()].own_tokens
+        self.nodes[self.at(id)].own_tokens
     }
 
     /// Expands the prompt of `id` into engine blocks of `block_size` tokens.
@@ -406,7 +450,7 @@ impl Workload {
     /// sizes, including sizes that do not divide each other.
     pub fn prompt_blocks(&self, id: NodeId, block_size: u32) -> PromptBlocks {
         let mut hasher = BlockHasher::new(block_size);
-        let capacity = self.nodes[id.index()].input_tokens / hasher.block_size();
+        let capacity = self.nodes[self.at(id)].input_tokens / hasher.block_size();
         let mut hashes = Vec::with_capacity(capacity as usize);
         self.for_each_run(id, |content, len| {
             hasher.push_run(content, len, &mut hashes)
@@ -443,18 +487,32 @@ impl Workload {
     /// Shifts timestamps so that the earliest arrival of a node without dependencies is zero
     /// (timestamps of dependent nodes are informational and shift alongside).
     pub fn normalize_start(&mut self) {
+        if let Some(first) = self.first_arrival() {
+            self.shift_back(first);
+        }
+    }
+
+    /// The earliest timestamp of a node without dependencies, if any has one.
+    pub fn first_arrival(&self) -> Option<SimTime> {
         let roots = self.nodes.iter().filter(|n| n.deps.0 == n.deps.1);
-        let Some(first) = roots.filter_map(|n| n.timestamp).min() else {
-            return;
-        };
+        roots.filter_map(|n| n.timestamp).min()
+    }
+
+    /// Moves every timestamp `by` earlier (saturating at zero): what [`normalize_start`]
+    /// does with the first arrival, and what a stream does to each chunk with the first
+    /// arrival of its first chunk.
+    ///
+    /// [`normalize_start`]: Workload::normalize_start
+    pub fn shift_back(&mut self, by: SimTime) {
         for node in &mut self.nodes {
-            node.timestamp = node.timestamp.map(|t| t.saturating_sub(first));
+            node.timestamp = node.timestamp.map(|t| t.saturating_sub(by));
         }
     }
 
     /// Estimated arrival of every node ignoring service time: its timestamp, or for a
     /// dependent node the latest estimate of its dependencies plus its delay. Used by
-    /// `trace stats` and by time-window slicing, where no simulation has run yet.
+    /// `trace stats` and by time-window slicing, where no simulation has run yet (a whole
+    /// workload, whose ids start at 0).
     pub fn nominal_arrivals(&self) -> Vec<SimTime> {
         let mut out: Vec<SimTime> = Vec::with_capacity(self.nodes.len());
         for (i, node) in self.nodes.iter().enumerate() {
@@ -486,7 +544,8 @@ impl Workload {
     }
 
     /// A new workload with the nodes `keep` accepts whose dependencies and base are kept too;
-    /// ids, sessions and arenas are renumbered densely, order is preserved.
+    /// ids, sessions and arenas are renumbered densely, order is preserved (a whole
+    /// workload, whose ids start at 0).
     pub fn retain(&self, mut keep: impl FnMut(NodeId, &RequestNode) -> bool) -> Workload {
         let mut builder = WorkloadBuilder::new(self.trace_block_size);
         let mut new_id: Vec<Option<NodeId>> = Vec::with_capacity(self.nodes.len());

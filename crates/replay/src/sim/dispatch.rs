@@ -9,10 +9,10 @@ use servesim_router::{
 use servesim_trace::{NodeId, SimTime};
 
 use super::state::Sim;
-use crate::collector::RequestRecord;
 use crate::config::{RouterMode, router_config_error};
 use crate::error::ReplayError;
 use crate::outcome::PoolKind;
+use crate::record::RequestRecord;
 
 /// The router of a pool of `engine` workers; `prefill_timing` prices its per-request
 /// prefill estimate instead of the engine's timing when given.
@@ -59,7 +59,7 @@ impl Sim<'_, '_> {
         arrival: SimTime,
         now: SimTime,
     ) -> Result<(), ReplayError> {
-        let spec = self.workload.node(node);
+        let spec = self.requests.node(node);
         let id = u64::from(node.0);
         *self.collector.record_mut(id) = RequestRecord {
             id,
@@ -72,7 +72,7 @@ impl Sim<'_, '_> {
         if let Some(planning) = &mut self.planning {
             planning.on_arrival(spec.input_tokens, spec.output_tokens);
         }
-        let prompt = self.workload.prompt_blocks(node, self.block_size);
+        let prompt = self.requests.prompt_blocks(node, self.block_size);
         let shared = self.sharing.shared_blocks(node, self.block_size);
         let mut request =
             EngineRequest::new(RequestId(id), spec.input_tokens, spec.output_tokens, prompt)
@@ -147,7 +147,7 @@ impl Sim<'_, '_> {
         request: EngineRequest,
     ) -> Result<(), ReplayError> {
         let id = request.id.0;
-        let line = self.workload.node(NodeId(id as u32)).line;
+        let line = self.requests.node(NodeId(id as u32)).line;
         let w = &mut self.workers[target];
         w.engine
             .enqueue(request)

@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 
-use servesim_trace::SimTime;
+use servesim_trace::{NodeId, SimTime};
 
 use super::state::{Sim, Timer};
 use crate::error::ReplayError;
@@ -20,14 +20,22 @@ impl Sim<'_, '_> {
             self.deliver_pass_ends(now)?;
             self.fire_timers(now)?;
             self.dispatch_held(now)?;
-            while let Some((node, arrival)) = self.admission.pop_ready(self.workload, now) {
+            self.release_completed();
+            loop {
+                // A stream loads the next root first: it may be due now.
+                if let Some(next) = self.admission.awaited_root() {
+                    self.requests.load_through(next)?;
+                }
+                let Some((node, arrival)) = self.admission.pop_ready(&self.requests, now) else {
+                    break;
+                };
                 self.dispatch(node, arrival, now)?;
             }
             self.drive(now);
             iterations += 1;
             if iterations.is_multiple_of(4096) {
                 self.observer
-                    .progress(now, self.completed, self.workload.len());
+                    .progress(now, self.completed, self.requests.seen());
             }
             // Work that advances by itself: passes, transfers, worker start-ups, arrivals.
             let progressing = earliest([
@@ -37,7 +45,7 @@ impl Sim<'_, '_> {
                     .filter(|Reverse((_, _, timer))| *timer != Timer::PlannerTick)
                     .map(|Reverse((t, ..))| *t)
                     .min(),
-                self.admission.next_time(self.workload),
+                self.admission.next_time(&self.requests),
             ]);
             let in_flight = self.admission.in_flight();
             let tick = self
@@ -62,8 +70,16 @@ impl Sim<'_, '_> {
             }
         }
         self.observer
-            .progress(now, self.completed, self.workload.len());
+            .progress(now, self.completed, self.requests.seen());
         Ok(now)
+    }
+
+    /// A streamed replay lets go of the requests that completed.
+    fn release_completed(&mut self) {
+        if let Some(open) = self.collector.fold_completed() {
+            self.requests
+                .release_before(NodeId(u32::try_from(open).unwrap_or(u32::MAX)));
+        }
     }
 
     pub(super) fn schedule(&mut self, at: SimTime, timer: Timer) {
@@ -119,7 +135,7 @@ impl Sim<'_, '_> {
         let coupled = self.coupled || self.pools.iter().any(|p| p.router.queued() > 0);
         let fast = !coupled || drivers.len() == 1;
         let mut horizon = earliest([
-            self.admission.next_time(self.workload),
+            self.admission.next_time(&self.requests),
             self.timers.peek().map(|Reverse((t, ..))| *t),
         ])
         .unwrap_or(SimTime::MAX);

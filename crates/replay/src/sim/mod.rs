@@ -42,6 +42,7 @@ use crate::config::{ReplayConfig, Topology};
 use crate::error::ReplayError;
 use crate::outcome::{EventCounts, PoolKind, ReplayOutcome};
 use crate::planning::Planning;
+use crate::requests::{ChunkSource, Requests};
 use crate::sample::Sample;
 use crate::transfer::Links;
 /// Replays `workload` through the cluster `config` describes.
@@ -79,6 +80,84 @@ pub fn replay(
             message: "field `timestamp`: required on the first turn of a session for trace-mode replay (or replay closed-loop with --replay-concurrency)".to_owned(),
         });
     }
+    let has_dependencies = (0..workload.len()).any(|i| !workload.deps(NodeId(i as u32)).is_empty());
+    let input = Input {
+        requests: Requests::whole(workload),
+        sharing: Sharing::of(workload),
+        admission: Admission::new(workload, config.admission, config.warmup_requests),
+        collector: Collector::new(workload.len(), config.warmup_requests),
+        has_dependencies,
+    };
+    run(input, config, observer)
+}
+
+/// Replays a stream of independent requests in time order — the chunks of a
+/// [`TraceStream`](servesim_trace::TraceStream) — holding only the chunks with a request
+/// in flight or about to arrive: memory follows the requests in flight, not the trace.
+///
+/// The metrics are those [`replay`] gives for the same requests, to the last bit while
+/// fewer than [`Sample::EXACT_CAPACITY`](crate::Sample::EXACT_CAPACITY) requests are
+/// measured (percentiles within 0.1 % beyond). What needs every request's record is not
+/// available: the outcome's collector keeps none ([`Collector::keeps_records`]), and a
+/// planner (whose summary judges every request) or closed-loop admission is refused.
+///
+/// ```
+/// use servesim_engine::EngineArgs;
+/// use servesim_replay::{replay_stream, AdmissionMode, NoObserver, ReplayConfig, RouterMode};
+/// use servesim_trace::{ReadOptions, StreamOptions, TraceStream};
+///
+/// let text: String = (0..50)
+///     .map(|i| format!("{{\"timestamp\": {}, \"input_length\": 900, \"output_length\": 20, \"hash_ids\": [{i}, {}]}}\n", 100 * i, i + 1000))
+///     .collect();
+/// let options = StreamOptions { chunk_rows: 8, speedup: 1.0 };
+/// let mut stream = TraceStream::new(text.as_bytes(), "inline", &ReadOptions::default(), options)?;
+/// let engine = EngineArgs::default().resolve()?;
+/// let config = ReplayConfig::aggregated(2, engine, RouterMode::RoundRobin, AdmissionMode::Trace, 42);
+/// let outcome = replay_stream(&mut stream, &config, &mut NoObserver)?;
+/// assert_eq!(outcome.metrics.completed_requests, 50);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn replay_stream<'s>(
+    chunks: &'s mut ChunkSource<'s>,
+    config: &ReplayConfig,
+    observer: &mut dyn Observer,
+) -> Result<ReplayOutcome, ReplayError> {
+    config.validate()?;
+    if config.admission != AdmissionMode::Trace {
+        return Err(ReplayError::Config(
+            "a streamed replay is open-loop: closed-loop admission (--replay-concurrency) needs the whole trace".to_owned(),
+        ));
+    }
+    if config.planning.is_some() {
+        return Err(ReplayError::Config(
+            "a planner's summary judges every request: replay the whole trace (without --stream) to put a planner in the loop".to_owned(),
+        ));
+    }
+    let input = Input {
+        requests: Requests::stream(chunks)?,
+        // Content is counted over a whole workload only: every block stays shareable.
+        sharing: Sharing::everything(0),
+        admission: Admission::in_order(),
+        collector: Collector::streaming(),
+        has_dependencies: false,
+    };
+    run(input, config, observer)
+}
+
+/// What a replay starts from: its requests and the bookkeeping sized for them.
+struct Input<'w> {
+    requests: Requests<'w>,
+    sharing: Sharing,
+    admission: Admission,
+    collector: Collector,
+    has_dependencies: bool,
+}
+
+fn run<'w>(
+    input: Input<'w>,
+    config: &ReplayConfig,
+    observer: &mut dyn Observer,
+) -> Result<ReplayOutcome, ReplayError> {
     let planning_gpus = config
         .planning
         .as_ref()
@@ -165,20 +244,19 @@ pub fn replay(
             prefill, decode, ..
         } => Planning::new(p, Some(prefill), decode),
     });
-    let has_dependencies = (0..workload.len()).any(|i| !workload.deps(NodeId(i as u32)).is_empty());
-    let coupled = has_dependencies
+    let coupled = input.has_dependencies
         || matches!(config.admission, AdmissionMode::Concurrency(_))
         || disagg.is_some();
     let mut sim = Sim {
-        workload,
-        sharing: Sharing::of(workload),
+        requests: input.requests,
+        sharing: input.sharing,
         block_size: config.block_size(),
         workers: Vec::new(),
         pools,
         disagg,
         planning,
-        admission: Admission::new(workload, config.admission, config.warmup_requests),
-        collector: Collector::new(workload.len(), config.warmup_requests),
+        admission: input.admission,
+        collector: input.collector,
         pass_ends: BinaryHeap::new(),
         timers: BinaryHeap::new(),
         event_seq: 0,

@@ -2,7 +2,7 @@
 
 use servesim_trace::SimTime;
 
-use crate::collector::RequestRecord;
+use crate::record::RequestRecord;
 
 /// Receives progress and per-request results while a replay runs.
 pub trait Observer {

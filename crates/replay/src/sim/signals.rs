@@ -78,7 +78,7 @@ impl Sim<'_, '_> {
                 self.pools[pool].router.on_finished(request, at);
                 let warmup_ended =
                     self.admission
-                        .on_complete(self.workload, NodeId(request.0 as u32), at);
+                        .on_complete(&self.requests, NodeId(request.0 as u32), at);
                 if warmup_ended {
                     self.collector.begin_measurement(at);
                 }

@@ -8,7 +8,7 @@ use servesim_engine::{
 };
 use servesim_planner::observe::Component;
 use servesim_router::{Router, WorkerId};
-use servesim_trace::{Sharing, SimTime, Workload};
+use servesim_trace::{Sharing, SimTime};
 
 use super::lifecycle::Lifecycle;
 use super::observer::Observer;
@@ -17,6 +17,7 @@ use crate::collector::Collector;
 use crate::config::TransferConfig;
 use crate::outcome::{EventCounts, PoolKind};
 use crate::planning::Planning;
+use crate::requests::Requests;
 use crate::sample::Sample;
 use crate::transfer::{Finished, Links};
 
@@ -80,7 +81,7 @@ pub(super) struct Disagg {
 }
 
 pub(super) struct Sim<'w, 'o> {
-    pub(super) workload: &'w Workload,
+    pub(super) requests: Requests<'w>,
     /// Which blocks of each request another request may share (the rest the engines keep
     /// out of their hash indexes).
     pub(super) sharing: Sharing,

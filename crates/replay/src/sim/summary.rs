@@ -4,7 +4,6 @@ use servesim_engine::TokenTally;
 use servesim_trace::SimTime;
 
 use super::state::Sim;
-use crate::metrics::Metrics;
 use crate::outcome::{
     PoolSummary, ReplayOutcome, SpeculativeSummary, TransferSummary, WorkerSummary,
 };
@@ -57,7 +56,7 @@ impl Sim<'_, '_> {
             time_ms: d.times_ms.distribution(),
         });
         ReplayOutcome {
-            metrics: Metrics::from_collector(&self.collector),
+            metrics: self.collector.metrics(),
             counts: self.counts,
             pools,
             transfers,

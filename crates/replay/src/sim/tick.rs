@@ -108,7 +108,7 @@ impl Sim<'_, '_> {
             ticks: planning.ticks,
             gpu_hours: self.gpu_hours(end),
             sla: crate::metrics::SlaAttainment::of(
-                &self.collector,
+                self.collector.measured(),
                 planning.ttft_ms,
                 planning.itl_ms,
                 self.gpu_hours(end),

@@ -33,7 +33,7 @@ struct Row {
 }
 
 pub(super) fn read<R: BufRead>(
-    lines: &mut LineReader<'_, R>,
+    lines: &mut LineReader<R>,
     trace_block_size: u32,
 ) -> Result<Workload, TraceError> {
     let mut rows = Vec::new();
@@ -119,7 +119,7 @@ fn parse_row(line: u64, text: &str, block: u32) -> Result<Row, LineError> {
 /// transitively, every row that waits for a dropped one.
 fn drop_unresolvable<R: BufRead>(
     mut rows: Vec<Row>,
-    lines: &mut LineReader<'_, R>,
+    lines: &mut LineReader<R>,
 ) -> Result<Vec<Row>, TraceError> {
     let mut seen: HashMap<&str, u64> = HashMap::new();
     let mut duplicates = Vec::new();
@@ -172,7 +172,7 @@ fn drop_unresolvable<R: BufRead>(
 /// Kahn's algorithm, always taking the ready row with the smallest line first.
 fn topological_order<R: BufRead>(
     rows: &[Row],
-    lines: &mut LineReader<'_, R>,
+    lines: &mut LineReader<R>,
 ) -> Result<Vec<usize>, TraceError> {
     let index: HashMap<&str, usize> = rows
         .iter()
@@ -212,7 +212,7 @@ fn topological_order<R: BufRead>(
                 row.request_id
             ),
         );
-        return Err(TraceError::at_line(lines.name, error));
+        return Err(TraceError::at_line(&lines.name, error));
     }
     Ok(order)
 }

@@ -33,7 +33,7 @@ struct Session {
 }
 
 pub(super) fn read<R: BufRead>(
-    lines: &mut LineReader<'_, R>,
+    lines: &mut LineReader<R>,
     trace_block_size: u32,
 ) -> Result<Workload, TraceError> {
     let mut builder = WorkloadBuilder::new(trace_block_size);

@@ -20,7 +20,7 @@ struct Columns {
 }
 
 pub(super) fn read<R: BufRead>(
-    lines: &mut LineReader<'_, R>,
+    lines: &mut LineReader<R>,
     trace_block_size: u32,
 ) -> Result<Workload, TraceError> {
     let mut builder = WorkloadBuilder::new(trace_block_size);
@@ -76,7 +76,7 @@ pub(super) fn read<R: BufRead>(
     })?;
     // A bad header makes every row meaningless: never skippable.
     if let Some(error) = header_error {
-        return Err(TraceError::at_line(lines.name, error));
+        return Err(TraceError::at_line(&lines.name, error));
     }
     Ok(builder.finish())
 }

@@ -33,20 +33,20 @@ impl SkippedLines {
 }
 
 /// Reads non-blank lines with their 1-based numbers and applies the skip-invalid policy.
-pub(super) struct LineReader<'n, R> {
+pub(super) struct LineReader<R> {
     reader: R,
-    pub(super) name: &'n str,
+    pub(super) name: String,
     skip_invalid: bool,
     pub(super) skipped: SkippedLines,
     line_no: u64,
     buf: Vec<u8>,
 }
 
-impl<'n, R: BufRead> LineReader<'n, R> {
-    pub(super) fn new(reader: R, name: &'n str, skip_invalid: bool) -> Self {
+impl<R: BufRead> LineReader<R> {
+    pub(super) fn new(reader: R, name: &str, skip_invalid: bool) -> Self {
         LineReader {
             reader,
-            name,
+            name: name.to_owned(),
             skip_invalid,
             skipped: SkippedLines::default(),
             line_no: 0,
@@ -58,9 +58,23 @@ impl<'n, R: BufRead> LineReader<'n, R> {
     /// or is counted and skipped under `skip_invalid`.
     pub(super) fn for_each(
         &mut self,
-        mut handle: impl FnMut(u64, &str) -> Result<(), LineError>,
+        handle: impl FnMut(u64, &str) -> Result<(), LineError>,
     ) -> Result<(), TraceError> {
+        self.for_lines(usize::MAX, handle).map(|_| ())
+    }
+
+    /// As [`for_each`](Self::for_each), for at most `max` non-blank lines; returns whether
+    /// the input ended.
+    pub(super) fn for_lines(
+        &mut self,
+        max: usize,
+        mut handle: impl FnMut(u64, &str) -> Result<(), LineError>,
+    ) -> Result<bool, TraceError> {
+        let mut seen = 0usize;
         loop {
+            if seen == max {
+                return Ok(false);
+            }
             self.buf.clear();
             let read = self
                 .reader
@@ -70,12 +84,15 @@ impl<'n, R: BufRead> LineReader<'n, R> {
                     source,
                 })?;
             if read == 0 {
-                return Ok(());
+                return Ok(true);
             }
             self.line_no += 1;
             let result = match std::str::from_utf8(&self.buf) {
                 Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => handle(self.line_no, text.trim_end_matches(['\n', '\r'])),
+                Ok(text) => {
+                    seen += 1;
+                    handle(self.line_no, text.trim_end_matches(['\n', '\r']))
+                }
                 Err(_) => Err(LineError::line(self.line_no, "line is not valid UTF-8")),
             };
             if let Err(error) = result {
@@ -115,7 +132,7 @@ impl<'n, R: BufRead> LineReader<'n, R> {
             self.skipped.record(error);
             Ok(())
         } else {
-            Err(TraceError::at_line(self.name, error))
+            Err(TraceError::at_line(&self.name, error))
         }
     }
 }

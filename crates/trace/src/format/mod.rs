@@ -17,6 +17,7 @@ mod azure;
 pub(crate) mod json_row;
 mod lines;
 mod mooncake;
+mod stream;
 mod weka;
 
 use std::fmt;
@@ -26,6 +27,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 pub use self::lines::SkippedLines;
+pub use self::stream::{StreamOptions, TraceStream};
 
 use self::lines::LineReader;
 use crate::error::TraceError;

@@ -27,34 +27,51 @@ struct Session {
     last_timestamp: Option<SimTime>,
 }
 
-struct Reader {
+/// Turns rows into nodes; [`Reader::take_chunk`] hands out what was read so far (streaming).
+pub(super) struct Reader {
     builder: WorkloadBuilder,
     sessions: HashMap<String, Session>,
     num_sessions: u32,
     delta: bool,
     block: u32,
     ids: Vec<u64>,
+    /// Streaming: every row must be a request of its own (a later turn of a session would
+    /// depend on a node of an earlier chunk).
+    independent: bool,
 }
 
 pub(super) fn read<R: BufRead>(
-    lines: &mut LineReader<'_, R>,
+    lines: &mut LineReader<R>,
     trace_block_size: u32,
     delta: bool,
 ) -> Result<Workload, TraceError> {
-    let mut reader = Reader {
-        builder: WorkloadBuilder::new(trace_block_size),
-        sessions: HashMap::new(),
-        num_sessions: 0,
-        delta,
-        block: trace_block_size,
-        ids: Vec::new(),
-    };
+    let mut reader = Reader::new(trace_block_size, delta, false);
     lines.for_each(|line, text| reader.row(line, text))?;
     Ok(reader.builder.finish())
 }
 
 impl Reader {
-    fn row(&mut self, line: u64, text: &str) -> Result<(), LineError> {
+    /// A reader of `trace_block_size`-token hash ids; `independent` rejects later turns.
+    pub(super) fn new(trace_block_size: u32, delta: bool, independent: bool) -> Self {
+        Reader {
+            builder: WorkloadBuilder::new(trace_block_size),
+            sessions: HashMap::new(),
+            num_sessions: 0,
+            delta,
+            block: trace_block_size,
+            ids: Vec::new(),
+            independent,
+        }
+    }
+
+    /// The nodes read since the last chunk, as a chunk; the next one continues their ids.
+    pub(super) fn take_chunk(&mut self) -> Workload {
+        let next = NodeId(self.builder.next_id());
+        let fresh = WorkloadBuilder::continuing(self.block, next, self.num_sessions);
+        std::mem::replace(&mut self.builder, fresh).finish()
+    }
+
+    pub(super) fn row(&mut self, line: u64, text: &str) -> Result<(), LineError> {
         let raw = RawRow::parse(line, text)?;
         let output_tokens = json_row::positive_u32(
             line,
@@ -84,6 +101,13 @@ impl Reader {
             .transpose()?;
 
         let previous = key.as_ref().and_then(|k| self.sessions.get(k));
+        if self.independent && previous.is_some() {
+            return Err(LineError::field(
+                line,
+                "session_id",
+                "a later turn of a session depends on an earlier request, which a streamed replay has let go; replay this trace without --stream",
+            ));
+        }
         let (session, turn, node_delay, deps) = match previous {
             Some(prev) => {
                 let delay = match (delay, timestamp, prev.last_timestamp) {

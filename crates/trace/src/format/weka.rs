@@ -69,7 +69,7 @@ pub(super) fn read_path(
 }
 
 /// Reads JSONL (one play per line) from any reader.
-pub(super) fn read<R: BufRead>(lines: &mut LineReader<'_, R>) -> Result<Workload, TraceError> {
+pub(super) fn read<R: BufRead>(lines: &mut LineReader<R>) -> Result<Workload, TraceError> {
     let mut lowering = Lowering::default();
     lines.for_each(|line, text| lowering.play(line, text))?;
     Ok(lowering.finish())
