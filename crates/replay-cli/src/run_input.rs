@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use servesim_replay::{Observer, ReplayConfig, ReplayError, ReplayOutcome, replay, replay_stream};
-use servesim_trace::{ReadOptions, StreamOptions, TraceStream, Workload};
+use servesim_trace::{ReadOptions, StreamOptions, StreamSharing, TraceStream, Workload};
 
 use crate::error::CliError;
 use crate::trace_cmd::warn_skipped;
@@ -43,7 +43,9 @@ impl RunInput {
         }
     }
 
-    /// Replays the requests under `config`; a stream's skipped lines are warned about.
+    /// Replays the requests under `config`. A stream is read three times: the range and
+    /// the counts of its trace ids (which blocks can be shared), then the replay; its
+    /// skipped lines are warned about.
     pub(crate) fn replay(
         &self,
         config: &ReplayConfig,
@@ -56,8 +58,9 @@ impl RunInput {
                 read,
                 options,
             } => {
+                let sharing = StreamSharing::count(|| TraceStream::open(path, read, *options))?;
                 let mut stream = TraceStream::open(path, read, *options)?;
-                let outcome = replay_stream(&mut stream, config, observer)?;
+                let outcome = replay_stream(&mut stream, Some(&sharing), config, observer)?;
                 warn_skipped(path, stream.skipped());
                 Ok(outcome)
             }

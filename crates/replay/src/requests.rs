@@ -9,7 +9,9 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
-use servesim_trace::{NodeId, PromptBlocks, RequestNode, TraceError, Workload};
+use servesim_trace::{
+    NodeId, PromptBlocks, RequestNode, Sharing, StreamSharing, TraceError, Workload,
+};
 
 use crate::error::ReplayError;
 
@@ -18,10 +20,12 @@ pub type ChunkSource<'s> = dyn Iterator<Item = Result<Workload, TraceError>> + '
 
 /// A whole workload, or a window over a stream of chunks.
 pub(crate) struct Requests<'w> {
-    /// Chunks in id order, contiguous.
-    chunks: VecDeque<Cow<'w, Workload>>,
+    /// Chunks in id order, contiguous, with which of their blocks may be shared.
+    chunks: VecDeque<(Cow<'w, Workload>, Sharing)>,
     /// Where further chunks come from (`None` once exhausted, or for a whole workload).
     source: Option<&'w mut ChunkSource<'w>>,
+    /// What a stream's chunks share (`None`: every block may be).
+    counts: Option<&'w StreamSharing>,
     /// Requests seen so far (all of them for a whole workload).
     seen: usize,
     streaming: bool,
@@ -31,18 +35,24 @@ impl<'w> Requests<'w> {
     /// All of `workload`.
     pub(crate) fn whole(workload: &'w Workload) -> Self {
         Requests {
-            chunks: VecDeque::from([Cow::Borrowed(workload)]),
+            chunks: VecDeque::from([(Cow::Borrowed(workload), Sharing::of(workload))]),
             source: None,
+            counts: None,
             seen: workload.len(),
             streaming: false,
         }
     }
 
-    /// A window over `source`, with its first chunk loaded.
-    pub(crate) fn stream(source: &'w mut ChunkSource<'w>) -> Result<Self, ReplayError> {
+    /// A window over `source`, with its first chunk loaded; `counts` says which blocks of
+    /// its requests may be shared (all of them without).
+    pub(crate) fn stream(
+        source: &'w mut ChunkSource<'w>,
+        counts: Option<&'w StreamSharing>,
+    ) -> Result<Self, ReplayError> {
         let mut requests = Requests {
             chunks: VecDeque::new(),
             source: Some(source),
+            counts,
             seen: 0,
             streaming: true,
         };
@@ -57,15 +67,24 @@ impl<'w> Requests<'w> {
 
     /// Whether request `id` is loaded.
     pub(crate) fn contains(&self, id: NodeId) -> bool {
-        self.chunks.iter().any(|c| c.contains(id))
+        self.chunks.iter().any(|(c, _)| c.contains(id))
+    }
+
+    /// The chunk holding `id` (which must be loaded), and its sharing.
+    fn entry(&self, id: NodeId) -> &(Cow<'w, Workload>, Sharing) {
+        let i = self.chunks.partition_point(|(c, _)| ends_before(c, id));
+        &self.chunks[i]
     }
 
     /// The chunk holding `id` (which must be loaded).
     fn chunk(&self, id: NodeId) -> &Workload {
-        let i = self
-            .chunks
-            .partition_point(|c| u64::from(c.first_id().0) + c.len() as u64 <= u64::from(id.0));
-        &self.chunks[i]
+        &self.entry(id).0
+    }
+
+    /// Leading full blocks of `block_size` tokens of `id`'s sequence that another request
+    /// may share (`u32::MAX`: all of them).
+    pub(crate) fn shared_blocks(&self, id: NodeId, block_size: u32) -> u32 {
+        self.entry(id).1.shared_blocks(id, block_size)
     }
 
     /// Request `id` (loaded).
@@ -88,7 +107,11 @@ impl<'w> Requests<'w> {
                 Some(chunk) => {
                     let chunk = chunk?;
                     self.seen += chunk.len();
-                    self.chunks.push_back(Cow::Owned(chunk));
+                    let sharing = match self.counts {
+                        Some(counts) => counts.of_chunk(&chunk),
+                        None => Sharing::everything(0),
+                    };
+                    self.chunks.push_back((Cow::Owned(chunk), sharing));
                 }
                 None => self.source = None,
             }
@@ -98,13 +121,13 @@ impl<'w> Requests<'w> {
 
     /// Lets go of the chunks whose requests all come before `id` (all completed).
     pub(crate) fn release_before(&mut self, id: NodeId) {
-        while self.streaming
-            && self
-                .chunks
-                .front()
-                .is_some_and(|c| u64::from(c.first_id().0) + c.len() as u64 <= u64::from(id.0))
-        {
+        while self.streaming && self.chunks.front().is_some_and(|(c, _)| ends_before(c, id)) {
             self.chunks.pop_front();
         }
     }
+}
+
+/// Whether every node of `chunk` comes before `id`.
+fn ends_before(chunk: &Workload, id: NodeId) -> bool {
+    u64::from(chunk.first_id().0) + chunk.len() as u64 <= u64::from(id.0)
 }

@@ -12,7 +12,7 @@ use servesim_replay::{
     TransferConfig, replay, replay_stream,
 };
 use servesim_router::KvRouterConfig;
-use servesim_trace::{ReadOptions, StreamOptions, TraceStream, read_trace};
+use servesim_trace::{ReadOptions, StreamOptions, StreamSharing, TraceStream, read_trace};
 
 fn fixture_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,8 +39,19 @@ fn both(config: &ReplayConfig, speedup: f64) -> (ReplayOutcome, ReplayOutcome) {
     w.normalize_start();
     w.speed_up(speedup).unwrap();
     let whole = replay(&w, config, &mut NoObserver).unwrap();
-    // Chunks far smaller than the requests in flight: many loads and releases.
-    let streamed = replay_stream(&mut stream(speedup, 7), config, &mut NoObserver).unwrap();
+    // Chunks far smaller than the requests in flight: many loads and releases; with and
+    // without the sharing analysis (which only saves work).
+    let counts = StreamSharing::count(|| Ok(stream(speedup, 64))).unwrap();
+    let streamed = replay_stream(
+        &mut stream(speedup, 7),
+        Some(&counts),
+        config,
+        &mut NoObserver,
+    )
+    .unwrap();
+    let unanalysed = replay_stream(&mut stream(speedup, 7), None, config, &mut NoObserver).unwrap();
+    assert_eq!(streamed.metrics, unanalysed.metrics);
+    assert_eq!(streamed.pools, unanalysed.pools);
     (whole, streamed)
 }
 
@@ -114,7 +125,7 @@ fn closed_loop_streaming_is_refused_with_a_reason() {
         AdmissionMode::Concurrency(4),
         42,
     );
-    let err = replay_stream(&mut stream(1.0, 64), &config, &mut NoObserver).unwrap_err();
+    let err = replay_stream(&mut stream(1.0, 64), None, &config, &mut NoObserver).unwrap_err();
     assert!(
         matches!(err, ReplayError::Config(ref m) if m.contains("open-loop")),
         "{err}"
@@ -145,7 +156,7 @@ fn a_bad_row_mid_stream_names_its_file_and_line() {
         AdmissionMode::Trace,
         1,
     );
-    let err = replay_stream(&mut s, &config, &mut NoObserver)
+    let err = replay_stream(&mut s, None, &config, &mut NoObserver)
         .unwrap_err()
         .to_string();
     assert!(

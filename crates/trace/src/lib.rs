@@ -43,7 +43,7 @@ pub use format::{
 };
 pub use hash::{BlockHash, BlockHashHasher, BlockHasher, BlockMap, content_id};
 pub use named::{deserialize_named, json_named};
-pub use sharing::Sharing;
+pub use sharing::{Sharing, StreamSharing};
 pub use stats::TraceStats;
 pub use time::SimTime;
 pub use workload::{

@@ -26,6 +26,7 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::error::TraceError;
 use crate::workload::{NodeId, Workload};
 
 /// A set of content keys, hashed.
@@ -46,22 +47,47 @@ impl Hasher for MixHasher {
         }
     }
     fn write_u64(&mut self, n: u64) {
-        let x = (n ^ (n >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = x ^ (x >> 29);
+        self.0 = mix(n);
     }
 }
 
-/// Content keys seen once and seen twice or more. Trace `hash_id`s are usually small and
-/// dense (0, 1, 2, … in Mooncake traces): keys below `dense_limit` are bits in two bitmaps
-/// — a few hundred KB that stay in the CPU caches where a hash set of the same keys would
-/// miss on nearly every insertion of a long trace — and the rest (unique texts, outputs,
-/// sparse ids) go to hash sets.
+/// One multiply-xorshift round: spreads consecutive keys over all bits.
+fn mix(n: u64) -> u64 {
+    let x = (n ^ (n >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^ (x >> 29)
+}
+
+/// Content keys seen once and seen twice or more. Trace `hash_id`s are usually dense (0,
+/// 1, 2, … in Mooncake traces; an offset run in generated ones): keys in
+/// `dense_base..dense_limit` are bits in two bitmaps — a few hundred KB that stay in the CPU
+/// caches where a hash set of the same keys would miss on nearly every insertion of a long
+/// trace. The rest (unique texts, outputs, sparse ids) go to hash sets, or, for a stream
+/// whose keys must be counted in bounded memory, to two hashed bitmaps (`hashed_mask`): a
+/// key shares its bit with others, so a key met once may be called shared — conservative,
+/// never the other way round.
 struct ContentCounts {
+    dense_base: u64,
     dense_limit: u64,
     dense_seen: Vec<u64>,
     dense_shared: Vec<u64>,
     seen: SparseContents,
     shared: SparseContents,
+    /// Streams: keys outside the dense range land on bit `mix(key) & mask`.
+    hashed_mask: Option<u64>,
+}
+
+/// Bit `i` of a bitmap: the word and the mask.
+fn bit(i: u64) -> (usize, u64) {
+    ((i / 64) as usize, 1u64 << (i % 64))
+}
+
+/// Marks `i` in `seen`, and in `shared` if it was already seen.
+fn mark(seen: &mut [u64], shared: &mut [u64], i: u64) {
+    let (word, mask) = bit(i);
+    if seen[word] & mask != 0 {
+        shared[word] |= mask;
+    }
+    seen[word] |= mask;
 }
 
 impl ContentCounts {
@@ -80,22 +106,57 @@ impl ContentCounts {
             trace_keys + other_keys
         };
         ContentCounts {
+            dense_base: 0,
             dense_limit,
             dense_seen: vec![0; words],
             dense_shared: vec![0; words],
             seen: SparseContents::with_capacity_and_hasher(sparse, BuildHasherDefault::default()),
             shared: SparseContents::default(),
+            hashed_mask: None,
+        }
+    }
+
+    /// Bounded room for a stream's `keys` trace `hash_id`s in `min..=max`: dense bitmaps
+    /// when the range is at most 64 bits a key and 2^28 ids, else hashed bitmaps of 4 bits a
+    /// key (2^16 to 2^27 bits each, 16 MiB at most).
+    fn bounded(keys: u64, min: u64, max: u64) -> Self {
+        let range = max.saturating_sub(min).saturating_add(1);
+        let dense = range / 64 <= keys && range <= 1 << 28;
+        let hashed_bits = keys
+            .saturating_mul(4)
+            .clamp(1 << 16, 1 << 27)
+            .next_power_of_two();
+        let (base, limit, bits) = if dense {
+            (min, min.saturating_add(range), range)
+        } else {
+            (0, 0, hashed_bits)
+        };
+        let words = usize::try_from(bits.div_ceil(64)).unwrap_or(0);
+        ContentCounts {
+            dense_base: base,
+            dense_limit: limit,
+            dense_seen: vec![0; words],
+            dense_shared: vec![0; words],
+            seen: SparseContents::default(),
+            shared: SparseContents::default(),
+            hashed_mask: (!dense).then_some(bits - 1),
         }
     }
 
     /// Counts one more sequence holding `content`.
     fn bump(&mut self, content: u64) {
-        if content < self.dense_limit {
-            let (word, bit) = ((content / 64) as usize, 1u64 << (content % 64));
-            if self.dense_seen[word] & bit != 0 {
-                self.dense_shared[word] |= bit;
-            }
-            self.dense_seen[word] |= bit;
+        if (self.dense_base..self.dense_limit).contains(&content) {
+            mark(
+                &mut self.dense_seen,
+                &mut self.dense_shared,
+                content - self.dense_base,
+            );
+        } else if let Some(mask) = self.hashed_mask {
+            mark(
+                &mut self.dense_seen,
+                &mut self.dense_shared,
+                mix(content) & mask,
+            );
         } else if !self.seen.insert(content) {
             self.shared.insert(content);
         }
@@ -110,18 +171,23 @@ impl ContentCounts {
 
     /// Whether two or more sequences hold `content`.
     fn is_shared(&self, content: u64) -> bool {
-        if content < self.dense_limit {
-            let (word, bit) = ((content / 64) as usize, 1u64 << (content % 64));
-            self.dense_shared[word] & bit != 0
+        let slot = if (self.dense_base..self.dense_limit).contains(&content) {
+            content - self.dense_base
+        } else if let Some(mask) = self.hashed_mask {
+            mix(content) & mask
         } else {
-            self.shared.contains(&content)
-        }
+            return self.shared.contains(&content);
+        };
+        let (word, mask) = bit(slot);
+        self.dense_shared[word] & mask != 0
     }
 }
 
 /// The shareable prefix of every request of a workload (see the [module](self) docs).
 #[derive(Clone, Debug, Default)]
 pub struct Sharing {
+    /// Id of the first node described (a chunk of a stream starts past 0).
+    first: u32,
     /// Per node: tokens of its sequence (prompt, then output) before the first private one;
     /// `u32::MAX` when the whole sequence, output included, may be shared.
     shared_tokens: Vec<u32>,
@@ -143,10 +209,15 @@ impl Sharing {
             // A request's own sequence holds its output after the prompt.
             counts.bump(workload.output_content(id));
         }
-        let shared = counts.counted();
+        Sharing::from_counts(workload, &counts.counted())
+    }
+
+    /// Each node's boundary, given what is shared.
+    fn from_counts(workload: &Workload, shared: &ContentCounts) -> Sharing {
+        let first = workload.first_id().0;
         let shared_tokens = (0..workload.len())
             .map(|i| {
-                let id = NodeId(i as u32);
+                let id = NodeId(first + i as u32);
                 let mut tokens = 0u64;
                 let mut boundary = None;
                 workload.for_each_run(id, |content, len| {
@@ -165,21 +236,25 @@ impl Sharing {
                 }
             })
             .collect();
-        Sharing { shared_tokens }
+        Sharing {
+            first,
+            shared_tokens,
+        }
     }
 
     /// Every block of every request may be shared (no analysis): what a driver without a
     /// workload uses.
     pub fn everything(nodes: usize) -> Sharing {
         Sharing {
+            first: 0,
             shared_tokens: vec![u32::MAX; nodes],
         }
     }
 
     /// Tokens of `id`'s sequence before its first private token (`u32::MAX`: none private).
     pub fn shared_tokens(&self, id: NodeId) -> u32 {
-        self.shared_tokens
-            .get(id.index())
+        id.0.checked_sub(self.first)
+            .and_then(|i| self.shared_tokens.get(i as usize))
             .copied()
             .unwrap_or(u32::MAX)
     }
@@ -191,6 +266,67 @@ impl Sharing {
             u32::MAX => u32::MAX,
             tokens => tokens / block_size.max(1),
         }
+    }
+}
+
+/// Which trace `hash_id`s two or more requests of a streamed trace hold, counted ahead of
+/// the replay in bounded memory, so that each chunk's [`Sharing`] keeps what can never be
+/// hit out of the engines' indexes as a whole workload's does.
+///
+/// A stream's requests are independent (no base sequence), so only trace blocks can be
+/// shared. The ids are counted in two reads of the stream: their range and number, then
+/// the counts, in dense bitmaps (two bits per id of the range) or, for ids too sparse for
+/// that, hashed bitmaps of at most 16 MiB each, where an id met once may share its bit with
+/// another and be called shared — conservative: a block called private is never hit.
+///
+/// ```
+/// use servesim_trace::{NodeId, ReadOptions, StreamOptions, StreamSharing, TraceStream};
+/// let text = "{\"timestamp\": 0, \"input_length\": 1024, \"output_length\": 8, \"hash_ids\": [1, 2]}\n\
+///             {\"timestamp\": 5, \"input_length\": 1024, \"output_length\": 8, \"hash_ids\": [1, 3]}";
+/// let open = || TraceStream::new(text.as_bytes(), "inline", &ReadOptions::default(), StreamOptions::default());
+/// let counts = StreamSharing::count(open)?;
+/// let chunk = open()?.next().unwrap()?;
+/// assert_eq!(counts.of_chunk(&chunk).shared_tokens(NodeId(1)), 512);
+/// # Ok::<(), servesim_trace::TraceError>(())
+/// ```
+pub struct StreamSharing {
+    counts: ContentCounts,
+}
+
+impl StreamSharing {
+    /// Counts the trace ids of the stream `open` starts, reading it twice.
+    pub fn count<I>(mut open: impl FnMut() -> Result<I, TraceError>) -> Result<Self, TraceError>
+    where
+        I: Iterator<Item = Result<Workload, TraceError>>,
+    {
+        let (mut keys, mut min, mut max) = (0u64, u64::MAX, 0u64);
+        for chunk in open()? {
+            let chunk = chunk?;
+            for id in chunk.ids() {
+                for &h in chunk.own_hash_ids(id) {
+                    keys += 1;
+                    min = min.min(h);
+                    max = max.max(h);
+                }
+            }
+        }
+        let mut counts = ContentCounts::bounded(keys, min.min(max), max);
+        for chunk in open()? {
+            let chunk = chunk?;
+            for id in chunk.ids() {
+                for &h in chunk.own_hash_ids(id) {
+                    counts.bump(h);
+                }
+            }
+        }
+        Ok(StreamSharing {
+            counts: counts.counted(),
+        })
+    }
+
+    /// The shareable prefix of every request of `chunk`, a chunk of the counted stream.
+    pub fn of_chunk(&self, chunk: &Workload) -> Sharing {
+        Sharing::from_counts(chunk, &self.counts)
     }
 }
 
@@ -273,5 +409,46 @@ mod tests {
             Sharing::everything(2).shared_blocks(NodeId(1), 64),
             u32::MAX
         );
+    }
+
+    fn stream_counts(text: &str, chunk_rows: usize) -> (StreamSharing, Vec<Workload>) {
+        use crate::format::{StreamOptions, TraceStream};
+        let open = || {
+            let options = StreamOptions {
+                chunk_rows,
+                speedup: 1.0,
+            };
+            TraceStream::new(text.as_bytes(), "t", &ReadOptions::default(), options)
+        };
+        let counts = StreamSharing::count(open).unwrap();
+        let chunks = open().unwrap().collect::<Result<Vec<_>, _>>().unwrap();
+        (counts, chunks)
+    }
+
+    #[test]
+    fn a_stream_counted_ahead_shares_what_the_whole_trace_does() {
+        // Dense ids (bitmaps over their range) and sparse ones (hashed bitmaps).
+        for scale in [1u64, 1 << 40] {
+            let text: String = (0..40u64)
+                .map(|i| {
+                    let (a, b) = ((i % 5) * scale, (100 + i) * scale);
+                    format!("{{\"timestamp\": {i}, \"input_length\": 1000, \"output_length\": 4, \"hash_ids\": [{a}, {b}]}}\n")
+                })
+                .collect();
+            let whole = Sharing::of(&workload(&text, TraceFormat::Mooncake));
+            let (counts, chunks) = stream_counts(&text, 6);
+            for chunk in &chunks {
+                let sharing = counts.of_chunk(chunk);
+                for id in chunk.ids() {
+                    let (streamed, exact) = (sharing.shared_tokens(id), whole.shared_tokens(id));
+                    // Conservative: never fewer shareable tokens than the exact analysis.
+                    assert!(streamed >= exact, "{id:?}: {streamed} < {exact}");
+                    assert_eq!(exact, 512, "{id:?}");
+                    if scale == 1 {
+                        assert_eq!(streamed, exact);
+                    }
+                }
+            }
+        }
     }
 }

@@ -305,6 +305,12 @@ impl Workload {
         NodeId(self.first)
     }
 
+    /// The ids of the nodes, in order.
+    pub fn ids(&self) -> impl Iterator<Item = NodeId> + use<> {
+        let first = self.first;
+        (0..self.nodes.len() as u32).map(move |i| NodeId(first + i))
+    }
+
     /// Whether node `id` is in this workload (or chunk).
     pub fn contains(&self, id: NodeId) -> bool {
         id.0.checked_sub(self.first)

@@ -73,7 +73,7 @@ impl Sim<'_, '_> {
             planning.on_arrival(spec.input_tokens, spec.output_tokens);
         }
         let prompt = self.requests.prompt_blocks(node, self.block_size);
-        let shared = self.sharing.shared_blocks(node, self.block_size);
+        let shared = self.requests.shared_blocks(node, self.block_size);
         let mut request =
             EngineRequest::new(RequestId(id), spec.input_tokens, spec.output_tokens, prompt)
                 .with_shared_blocks(shared);

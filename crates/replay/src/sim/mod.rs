@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use servesim_engine::EngineConfig;
 use servesim_router::KvRouterConfig;
-use servesim_trace::{NodeId, Sharing, SimTime, Workload};
+use servesim_trace::{NodeId, SimTime, StreamSharing, Workload};
 
 use self::dispatch::make_router;
 use self::state::{Disagg, Pool, Sim, Timer};
@@ -83,7 +83,6 @@ pub fn replay(
     let has_dependencies = (0..workload.len()).any(|i| !workload.deps(NodeId(i as u32)).is_empty());
     let input = Input {
         requests: Requests::whole(workload),
-        sharing: Sharing::of(workload),
         admission: Admission::new(workload, config.admission, config.warmup_requests),
         collector: Collector::new(workload.len(), config.warmup_requests),
         has_dependencies,
@@ -94,6 +93,9 @@ pub fn replay(
 /// Replays a stream of independent requests in time order — the chunks of a
 /// [`TraceStream`](servesim_trace::TraceStream) — holding only the chunks with a request
 /// in flight or about to arrive: memory follows the requests in flight, not the trace.
+/// `sharing`, counted ahead from the same stream ([`StreamSharing::count`]), lets the engines
+/// keep blocks no other request can hit out of their indexes, as [`replay`] does; without
+/// it every block is indexed, which costs time but changes no result.
 ///
 /// The metrics are those [`replay`] gives for the same requests, to the last bit while
 /// fewer than [`Sample::EXACT_CAPACITY`](crate::Sample::EXACT_CAPACITY) requests are
@@ -113,12 +115,13 @@ pub fn replay(
 /// let mut stream = TraceStream::new(text.as_bytes(), "inline", &ReadOptions::default(), options)?;
 /// let engine = EngineArgs::default().resolve()?;
 /// let config = ReplayConfig::aggregated(2, engine, RouterMode::RoundRobin, AdmissionMode::Trace, 42);
-/// let outcome = replay_stream(&mut stream, &config, &mut NoObserver)?;
+/// let outcome = replay_stream(&mut stream, None, &config, &mut NoObserver)?;
 /// assert_eq!(outcome.metrics.completed_requests, 50);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn replay_stream<'s>(
     chunks: &'s mut ChunkSource<'s>,
+    sharing: Option<&'s StreamSharing>,
     config: &ReplayConfig,
     observer: &mut dyn Observer,
 ) -> Result<ReplayOutcome, ReplayError> {
@@ -134,9 +137,7 @@ pub fn replay_stream<'s>(
         ));
     }
     let input = Input {
-        requests: Requests::stream(chunks)?,
-        // Content is counted over a whole workload only: every block stays shareable.
-        sharing: Sharing::everything(0),
+        requests: Requests::stream(chunks, sharing)?,
         admission: Admission::in_order(),
         collector: Collector::streaming(),
         has_dependencies: false,
@@ -147,7 +148,6 @@ pub fn replay_stream<'s>(
 /// What a replay starts from: its requests and the bookkeeping sized for them.
 struct Input<'w> {
     requests: Requests<'w>,
-    sharing: Sharing,
     admission: Admission,
     collector: Collector,
     has_dependencies: bool,
@@ -249,7 +249,6 @@ fn run<'w>(
         || disagg.is_some();
     let mut sim = Sim {
         requests: input.requests,
-        sharing: input.sharing,
         block_size: config.block_size(),
         workers: Vec::new(),
         pools,

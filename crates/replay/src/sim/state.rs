@@ -8,7 +8,7 @@ use servesim_engine::{
 };
 use servesim_planner::observe::Component;
 use servesim_router::{Router, WorkerId};
-use servesim_trace::{Sharing, SimTime};
+use servesim_trace::SimTime;
 
 use super::lifecycle::Lifecycle;
 use super::observer::Observer;
@@ -82,9 +82,6 @@ pub(super) struct Disagg {
 
 pub(super) struct Sim<'w, 'o> {
     pub(super) requests: Requests<'w>,
-    /// Which blocks of each request another request may share (the rest the engines keep
-    /// out of their hash indexes).
-    pub(super) sharing: Sharing,
     pub(super) block_size: u32,
     pub(super) workers: Vec<Worker>,
     pub(super) pools: Vec<Pool>,
