@@ -77,6 +77,17 @@ def test_router_side_aic_config():
     assert report["servesim"]["config"]["router_prefill_model"]["aic_system"] == "h200_sxm"
 
 
+def test_a_streamed_replay_reports_what_a_whole_one_does():
+    whole = servesim.run_trace_replay(FIXTURE, num_workers=2, stream=False)
+    streamed = servesim.run_trace_replay(FIXTURE, num_workers=2, stream=True)
+    assert streamed["servesim"]["config"]["workload"]["streamed"] is True
+    for r in (whole, streamed):
+        r.pop("servesim")
+    assert strip_wall(whole) == strip_wall(streamed)
+    with pytest.raises(TypeError, match="stream: expected bool, got str"):
+        servesim.run_trace_replay(FIXTURE, stream="yes")
+
+
 def test_unknown_keywords_and_wrong_types_name_the_key():
     with pytest.raises(TypeError, match="unexpected keyword argument 'num_workerz'"):
         servesim.run_trace_replay(FIXTURE, num_workerz=2)

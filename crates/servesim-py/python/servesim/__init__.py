@@ -25,6 +25,7 @@ _INT = (int,)
 _NUM = (int, float)
 _STR = (str,)
 _JSON = (dict, str)
+_BOOL = (bool,)  # a switch: the flag alone when True, nothing when False
 _RUN_KEYWORDS = {
     "num_workers": _INT,
     "num_prefill_workers": _INT,
@@ -49,6 +50,7 @@ _RUN_KEYWORDS = {
 _TRACE_KEYWORDS = {
     "trace_format": _STR,
     "trace_block_size": _INT,
+    "stream": _BOOL,
 }
 _SYNTHETIC_KEYWORDS = {
     "arrival_interval_ms": _NUM,
@@ -106,6 +108,11 @@ def _argv(kwargs, table, function):
             raise TypeError(f"{function}() got an unexpected keyword argument {key!r}")
         if value is None:
             continue
+        if table[key] is _BOOL:
+            if not isinstance(value, bool):
+                raise TypeError(f"{key}: expected bool, got {type(value).__name__} {value!r}")
+            argv += [_flag(key)] if value else []
+            continue
         argv += [_flag(key), _flag_value(key, value, table[key])]
     return argv
 
@@ -123,7 +130,9 @@ def run_trace_replay(trace_file, **kwargs):
     ``num_decode_workers``, ``replay_concurrency``, ``replay_mode``, ``arrival_speedup_ratio``,
     ``trace_format``, ``trace_block_size``, ``aic_perf_config`` (the router-side
     ``aic_*`` keys), plus servesim's ``seed``, ``warmup_requests``, ``scaling_policy``,
-    ``benchmark_granularity``, ``report_json``, ``report_html`` and ``requests_jsonl``.
+    ``benchmark_granularity``, ``stream`` (``True``: read the trace chunk by chunk, in memory
+    that follows the requests in flight), ``report_json``, ``report_html`` and
+    ``requests_jsonl``.
     Only the files those last three name are written (and a planner's HTML report).
 
     Raises ``TypeError`` for an unknown keyword or a value of the wrong type, and
