@@ -8,7 +8,9 @@
 //!
 //! Everything is deterministic: the same workload, configuration and seed give identical
 //! results. Memory is one small record per request plus a histogram of distinct
-//! inter-token gaps — never per-token data.
+//! inter-token gaps — never per-token data. [`replay_stream`] replays a trace read chunk by
+//! chunk ([`TraceStream`](servesim_trace::TraceStream)) and holds only the requests in
+//! flight, with the same metrics.
 
 mod admission;
 mod collector;
